@@ -1,0 +1,66 @@
+# Cunzheng (存证) — `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+NODE_TEST := node --import tsx --test --test-concurrency=1 --test-timeout=300000
+
+UNIT_TESTS := $(wildcard services/common/test/crypto/*.test.ts services/common/test/*.unit.test.ts services/*/test/*.unit.test.ts)
+INTEGRATION_TESTS := $(filter-out %.unit.test.ts %.e2e.test.ts,$(wildcard services/*/test/*.test.ts))
+E2E_TESTS := $(wildcard services/*/test/*.e2e.test.ts web/test/*.e2e.test.ts)
+
+##@ Everyday
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+.PHONY: up
+up: deps stack ## Install what is missing, start the stack, every service and the console, load demo data
+	@bash scripts/services/up.sh
+	@bash scripts/demo/up.sh
+	@echo
+	@echo "  Cunzheng is up.  Console: http://127.0.0.1:8080   (审计员 auditor / Auditor#2026, 管理员 admin / Admin#2026)"
+	@echo "  Ingest API: http://127.0.0.1:8081/v1/wecom/messages    Logs: .stack/logs/    Stop: make down"
+
+.PHONY: down
+down: ## Stop every process `make up` started (by pid)
+	@bash scripts/services/down.sh
+	@bash scripts/stack/down.sh
+
+.PHONY: test
+test: deps stack ## Start what the tests need, run every test (unit, integration, console e2e), print a summary
+	@bash scripts/test.sh
+
+.PHONY: bench
+bench: deps ## Run the benchmarks (ratios against baselines measured in the same run)
+	@npx tsx scripts/bench/crypto-bench.ts
+
+.PHONY: status
+status: ## Show what is running
+	@bash scripts/stack/status.sh
+	@bash scripts/services/status.sh
+
+##@ Pieces
+
+.PHONY: deps
+deps: ## Install node dependencies (npm ci) when package-lock.json changed
+	@if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then npm ci --no-audit --no-fund; fi
+
+.PHONY: stack
+stack: ## Install (if missing) and start MariaDB, Kafka and MinIO on 127.0.0.1
+	@bash scripts/stack/up.sh
+
+.PHONY: typecheck
+typecheck: deps ## Type-check every service, script and test (strict)
+	@npx tsc -p tsconfig.json --noEmit
+
+.PHONY: lint
+lint: deps ## ESLint + Prettier check
+	@npx eslint . && npx prettier --check . --log-level warn
+
+.PHONY: web
+web: deps ## Build the console into web/dist
+	@npm run -w web build
+
+.PHONY: demo
+demo: ## Post the demo conversations again through the ingest API (idempotent)
+	@rm -f .stack/demo-loaded && bash scripts/demo/up.sh

@@ -1,0 +1,137 @@
+/**
+ * Posts a few hundred synthetic Chinese customer conversations through the real ingest API:
+ * several branches, their account managers, retail customers, some of them with mis-selling
+ * phrases (保本保息, 稳赚不赔, ...) and personal numbers, so every later feature has data to show.
+ * Deterministic: the same run produces the same msgids, so re-running it archives nothing twice.
+ */
+import type { IngestBatchReply } from '@cz/contracts';
+
+const INGEST_URL = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
+const CORP_ID = process.env.CZ_DEMO_CORP ?? 'ww_demo_bank';
+const CONVERSATIONS = Number(process.env.CZ_DEMO_CONVERSATIONS ?? 300);
+
+// mulberry32: a tiny seeded PRNG, so demo data is reproducible
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = prng(20261125);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+const branches = ['浦东分行', '徐汇支行', '深圳福田支行', '北京朝阳支行', '杭州西湖支行'];
+const surnames = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴', '徐', '孙', '马', '朱', '胡'];
+const givenNames = ['伟', '芳', '娜', '敏', '静', '磊', '洋', '艳', '勇', '军', '杰', '娟', '涛', '明', '超', '霞'];
+const pinyin: Record<string, string> = {
+  王: 'wang', 李: 'li', 张: 'zhang', 刘: 'liu', 陈: 'chen', 杨: 'yang', 赵: 'zhao', 黄: 'huang', 周: 'zhou', 吴: 'wu',
+  徐: 'xu', 孙: 'sun', 马: 'ma', 朱: 'zhu', 胡: 'hu', 伟: 'wei', 芳: 'fang', 娜: 'na', 敏: 'min', 静: 'jing', 磊: 'lei',
+  洋: 'yang', 艳: 'yan', 勇: 'yong', 军: 'jun', 杰: 'jie', 娟: 'juan', 涛: 'tao', 明: 'ming', 超: 'chao', 霞: 'xia',
+};
+
+const employees = branches.flatMap((branch, b) =>
+  Array.from({ length: 6 }, (_, i) => {
+    const s = surnames[(b * 6 + i) % surnames.length]!;
+    const g = givenNames[(b * 7 + i * 3) % givenNames.length]!;
+    return { userid: `${pinyin[s]}${pinyin[g]}${b}${i}`, name: `${s}${g}`, branch };
+  }),
+);
+const customers = Array.from({ length: 400 }, (_, i) => ({
+  externalUserId: `wmDemo${(100000 + i * 7919).toString(36)}`,
+  phone: `1${pick(['38', '39', '58', '86', '37'])}${String(Math.floor(random() * 1e8)).padStart(8, '0')}`,
+  name: `${pick(surnames)}${pick(['先生', '女士'])}`,
+}));
+
+const products = ['稳健理财30天', '天天利货币基金', '安心养老年金险', '鑫享定期存款', '成长混合基金', '结构性存款'];
+const greetings = ['您好，我是{branch}的客户经理{emp}，很高兴为您服务。', '{cust}您好，我是{branch}理财经理{emp}。', '早上好，{cust}，有空聊一下吗？'];
+const customerOpeners = ['我想了解一下{product}。', '最近有什么收益高一点的产品吗？', '上次说的{product}现在还能买吗？', '我这笔钱下个月到期，怎么安排比较好？'];
+const compliantPitches = [
+  '{product}属于中低风险等级，历史年化业绩比较基准为3.2%–3.8%，过往业绩不代表未来表现。',
+  '购买前需要先做风险测评，产品说明书我发您看一下。',
+  '这款产品有30天封闭期，到期后可以赎回，请您仔细阅读风险揭示书。',
+];
+const riskyPitches = [
+  '这个{product}保本保息，放心买，年化5个点没问题。',
+  '说实话这个产品稳赚不赔，我自己也买了。',
+  '这款是刚性兑付的，绝对无风险。',
+  '您先私下转账给我，我帮您走内部渠道，收益更高。',
+  '办下来给您返点，手续费我这边可以少收一点。',
+  '需要交一点加急费，今天就能办好。',
+];
+const customerReplies = ['好的，我考虑一下。', '收益大概多少？', '有没有风险啊？', '那我明天去网点办理。', '可以，你把资料发我。', '我电话是{phone}，方便的时候打给我。', '谢谢{emp}经理。'];
+const closings = ['好的，有问题随时联系我。', '资料已发送，请查收。', '明天上午我在网点等您。', '稍后把合同模板发给您。'];
+
+const fill = (template: string, ctx: Record<string, string>) => template.replace(/\{(\w+)\}/g, (_m, key: string) => ctx[key] ?? '');
+
+interface DemoMessage {
+  msgid: string;
+  action: 'send';
+  from: string;
+  tolist: string[];
+  roomid?: string;
+  msgtime: number;
+  msgtype: 'text';
+  text: { content: string };
+}
+
+function buildConversations(): DemoMessage[] {
+  const messages: DemoMessage[] = [];
+  const start = Date.UTC(2026, 9, 1, 1, 0); // 2026-10-01 09:00 Beijing
+  for (let c = 0; c < CONVERSATIONS; c++) {
+    const emp = pick(employees);
+    const cust = pick(customers);
+    const ctx = { branch: emp.branch, emp: emp.name, cust: cust.name, product: pick(products), phone: cust.phone };
+    const group = random() < 0.15;
+    const colleague = pick(employees.filter((e) => e.branch === emp.branch && e !== emp));
+    const roomid = group ? `wrDemoRoom${c}` : undefined;
+    let time = start + Math.floor(random() * 55 * 86400000);
+    const lines: { fromEmployee: boolean; text: string }[] = [
+      { fromEmployee: true, text: fill(pick(greetings), ctx) },
+      { fromEmployee: false, text: fill(pick(customerOpeners), ctx) },
+      { fromEmployee: true, text: fill(random() < 0.25 ? pick(riskyPitches) : pick(compliantPitches), ctx) },
+    ];
+    const extra = 1 + Math.floor(random() * 6);
+    for (let i = 0; i < extra; i++) {
+      lines.push({ fromEmployee: false, text: fill(pick(customerReplies), ctx) });
+      lines.push({ fromEmployee: true, text: fill(random() < 0.1 ? pick(riskyPitches) : pick([...compliantPitches, ...closings]), ctx) });
+    }
+    lines.forEach((line, i) => {
+      time += 20000 + Math.floor(random() * 600000);
+      const from = line.fromEmployee ? emp.userid : cust.externalUserId;
+      const others = group ? [emp.userid, cust.externalUserId, colleague.userid].filter((u) => u !== from) : [line.fromEmployee ? cust.externalUserId : emp.userid];
+      messages.push({
+        msgid: `demo-${c}-${i}`,
+        action: 'send',
+        from,
+        tolist: others,
+        ...(roomid ? { roomid } : {}),
+        msgtime: time,
+        msgtype: 'text',
+        text: { content: line.text },
+      });
+    });
+  }
+  return messages;
+}
+
+const messages = buildConversations();
+let accepted = 0;
+for (let i = 0; i < messages.length; i += 500) {
+  const batch = messages.slice(i, i + 500);
+  const res = await fetch(`${INGEST_URL}/v1/wecom/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ corpId: CORP_ID, messages: batch }),
+  });
+  const body = (await res.json()) as IngestBatchReply | { code: string; message: string };
+  if (res.status !== 202 || !('accepted' in body)) {
+    console.error(`demo batch at ${i} failed: HTTP ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+    process.exit(1);
+  }
+  accepted += body.accepted.length;
+}
+console.log(`demo data: ${CONVERSATIONS} conversations, ${accepted} messages accepted by ingest (corp ${CORP_ID})`);

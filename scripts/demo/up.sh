@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Loads the demo conversations once (marker .stack/demo-loaded); idempotent by msgid anyway.
+source "$(dirname "${BASH_SOURCE[0]}")/../services/env.sh"
+cd "$cz_root"
+cz_services_env
+if [[ -f "$STACK_DIR/demo-loaded" ]]; then
+  log "demo data already loaded (make demo loads it again)"
+  exit 0
+fi
+cz_step "demo data"
+npx tsx scripts/demo/load-demo.ts
+touch "$STACK_DIR/demo-loaded"

@@ -1,0 +1,51 @@
+import fp from 'fastify-plugin';
+import { Topics } from '@cz/contracts';
+import { createKafka, ensureTopics, runBatchConsumer, type KafkaConfig, type RunningConsumer } from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
+import { decodeBatch } from '../../decode';
+import { storeMessages } from '../../store';
+
+export interface ArchiveConsumerOptions {
+  kafka: KafkaConfig;
+  keys: KeyProvider;
+  groupId: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    archiveStats: { batches: number; stored: number; duplicates: number; deadLettered: number };
+  }
+}
+
+/** Consumes cz.msg.v1 and stores each batch in one transaction before its offsets are committed. */
+export default fp<ArchiveConsumerOptions>(
+  async (app, options) => {
+    const stats = { batches: 0, stored: 0, duplicates: 0, deadLettered: 0 };
+    app.decorate('archiveStats', stats);
+    const kafka = createKafka(options.kafka, app.log as never);
+    await ensureTopics(kafka, [{ topic: Topics.messages }]);
+    let running: RunningConsumer | undefined;
+    app.addHook('onReady', async () => {
+      running = await runBatchConsumer({
+        kafka,
+        groupId: options.groupId,
+        topic: Topics.messages,
+        logger: app.log as never,
+        handleBatch: async (messages) => {
+          const { rows, poison } = await decodeBatch(messages, options.keys);
+          const inserted = await storeMessages(app.db, rows);
+          stats.batches += 1;
+          stats.stored += inserted;
+          stats.duplicates += rows.length - inserted;
+          stats.deadLettered += poison.length;
+          app.log.debug({ received: messages.length, inserted, poison: poison.length }, 'batch archived');
+          return poison;
+        },
+      });
+    });
+    app.addHook('onClose', async () => {
+      await running?.stop();
+    });
+  },
+  { name: 'cz-archive-consumer', dependencies: ['cz-database'] },
+);

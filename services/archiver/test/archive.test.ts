@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { KafkaHeaders, Topics, dlqTopic } from '@cz/contracts';
+import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
+import { sealBuffer } from '@cz/common/crypto';
+import { createTestDatabase, eventually, loadStackEnv, uniqueCorp, type TestDatabase } from '../../common/test/support';
+import archiver from '../src/app';
+import ingest from '../../ingest/src/app';
+
+loadStackEnv();
+const keys = keyProviderFromEnv();
+
+describe('archiver: Kafka → MariaDB (real stack)', () => {
+  let db: TestDatabase;
+  let archiverApp: ReturnType<typeof createServer>;
+  let ingestApp: ReturnType<typeof createServer>;
+  const kafka = new Kafka({ clientId: 'cz-archiver-test', brokers: kafkaConfig('x').brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+
+  before(async () => {
+    db = await createTestDatabase();
+    archiverApp = createServer('archiver', { logger: false });
+    await archiverApp.register(archiver, {
+      database: db.config,
+      kafka: kafkaConfig('cz-archiver-test'),
+      keys,
+      groupId: `cz-archiver-test-${randomBytes(4).toString('hex')}`,
+    });
+    await archiverApp.ready();
+    ingestApp = createServer('ingest', { logger: false });
+    await ingestApp.register(ingest, { kafka: kafkaConfig('cz-ingest-test'), keys });
+    await ingestApp.ready();
+    await producer.connect();
+  });
+  after(async () => {
+    await producer.disconnect();
+    await ingestApp.close();
+    await archiverApp.close();
+    await db.drop();
+  });
+
+  test('[REG-01][REG-06] messages are stored once, sealed, with no plaintext column', async () => {
+    const corpId = uniqueCorp();
+    const body = '保本保息的产品我们不能承诺，客户手机13900001111，身份证110101199003071234';
+    const messages = [
+      { msgid: 'a1', action: 'send', from: 'liqiang', tolist: ['wmCust9'], msgtime: Date.UTC(2026, 9, 1, 1), msgtype: 'text', text: { content: body } },
+      { msgid: 'a2', action: 'send', from: 'wmCust9', tolist: ['liqiang'], msgtime: Date.UTC(2026, 9, 1, 2), msgtype: 'text', text: { content: '好的' } },
+      { msgid: 'g1', action: 'send', from: 'liqiang', tolist: ['wmCust9', 'wangfang'], roomid: 'wrRoom1', msgtime: Date.UTC(2026, 9, 1, 3), msgtype: 'text', text: { content: '群消息' } },
+    ];
+    const post = () => ingestApp.inject({ method: 'POST', url: '/v1/wecom/messages', payload: { corpId, messages } });
+    assert.equal((await post()).statusCode, 202);
+    // the same batch again, as a client retry would: still exactly three rows
+    assert.equal((await post()).statusCode, 202);
+
+    const rows = await eventually('three archived rows', async () => {
+      const found = await db.query<{ msgid: string; conversation_id: string; sealed_record: Buffer; kek_version: number }>(
+        'SELECT msgid, conversation_id, sealed_record, kek_version FROM message WHERE corp_id = ? ORDER BY msgid',
+        [corpId],
+      );
+      return found.length >= 3 ? found : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const again = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM message WHERE corp_id = ?', [corpId]);
+    assert.equal(Number(again[0]!.n), 3, 'idempotent on (corp, msgid)');
+    assert.deepEqual(rows.map((r) => r.conversation_id), ['p:liqiang|wmCust9', 'p:liqiang|wmCust9', 'g:wrRoom1']);
+
+    const recipients = await db.query<{ recipient: string }>(
+      'SELECT r.recipient FROM message_recipient r JOIN message m ON m.id = r.message_id WHERE m.corp_id = ? AND m.msgid = ? ORDER BY r.recipient',
+      [corpId, 'g1'],
+    );
+    assert.deepEqual(recipients.map((r) => r.recipient), ['wangfang', 'wmCust9']);
+
+    // No plaintext at rest: scan every column of every row of every table in this database.
+    for (const needle of ['保本保息', '13900001111', '110101199003071234', '群消息']) {
+      const tables = await db.query<{ TABLE_NAME: string }>('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()');
+      for (const { TABLE_NAME } of tables) {
+        const all = await db.query<Record<string, unknown>>(`SELECT * FROM \`${TABLE_NAME}\``);
+        for (const row of all) {
+          for (const value of Object.values(row)) {
+            const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+            assert.ok(!bytes.includes(Buffer.from(needle)), `plaintext "${needle}" found in table ${TABLE_NAME}`);
+          }
+        }
+      }
+    }
+  });
+
+  test('a record that fails its integrity check goes to the DLQ with the error, and the rest are stored', async () => {
+    const corpId = uniqueCorp('dlqcorp');
+    const good = await sealBuffer(
+      Buffer.from(
+        JSON.stringify({
+          schema: 'cz.msg.v1', id: 'f'.repeat(32), corpId, msgid: 'good', action: 'send', msgtype: 'text', from: 'u1', tolist: ['u2'],
+          conversationId: 'p:u1|u2', msgtime: Date.UTC(2026, 0, 1), text: 'ok', raw: {}, receivedAt: Date.now(),
+        }),
+      ),
+      keys,
+      'chat',
+    );
+    const tampered = Buffer.from(good);
+    tampered[tampered.length - 40]! ^= 0x01;
+    const wrongShape = await sealBuffer(Buffer.from(JSON.stringify({ schema: 'cz.msg.v1', corpId })), keys, 'chat');
+    const marker = randomBytes(6).toString('hex');
+    await producer.send({
+      topic: Topics.messages,
+      acks: -1,
+      messages: [
+        { key: `${marker}-t`, value: tampered, headers: { [KafkaHeaders.corpId]: corpId } },
+        { key: `${marker}-w`, value: wrongShape, headers: { [KafkaHeaders.corpId]: corpId } },
+        { key: `${marker}-g`, value: good, headers: { [KafkaHeaders.corpId]: corpId } },
+      ],
+    });
+
+    await eventually('the good record archived', async () => {
+      const rows = await db.query('SELECT id FROM message WHERE corp_id = ? AND msgid = ?', [corpId, 'good']);
+      return rows.length === 1 ? true : undefined;
+    });
+
+    const dlq = kafka.consumer({ groupId: `cz-dlq-reader-${marker}` });
+    const seen = new Map<string, Record<string, string>>();
+    await dlq.connect();
+    await dlq.subscribe({ topic: dlqTopic(Topics.messages), fromBeginning: true });
+    await dlq.run({
+      eachMessage: async ({ message }) => {
+        const key = message.key?.toString() ?? '';
+        if (!key.startsWith(marker)) return;
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        seen.set(key, headers);
+      },
+    });
+    try {
+      await eventually('both bad records in the DLQ', async () => (seen.has(`${marker}-t`) && seen.has(`${marker}-w`) ? true : undefined));
+    } finally {
+      await dlq.disconnect();
+    }
+    assert.match(seen.get(`${marker}-t`)![KafkaHeaders.error]!, /^crypto:/);
+    assert.match(seen.get(`${marker}-w`)![KafkaHeaders.error]!, /contract cz\.msg\.v1 violated/);
+    assert.equal(seen.get(`${marker}-t`)![KafkaHeaders.sourceTopic], Topics.messages);
+    assert.ok(!seen.has(`${marker}-g`));
+  });
+});

@@ -1,0 +1,50 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Kafka topics. Values are always sealed envelopes (see @cz/common/crypto); never plaintext. */
+export const Topics = {
+  messages: 'cz.msg.v1',
+  calls: 'cz.call.v1',
+  events: 'cz.event.v1',
+  alerts: 'cz.alert.v1',
+} as const;
+export type Topic = (typeof Topics)[keyof typeof Topics];
+export const dlqTopic = (topic: Topic): string => `${topic}.dlq`;
+
+/** Kafka headers every Cunzheng record carries. */
+export const KafkaHeaders = {
+  schema: 'cz-schema',
+  corpId: 'cz-corp',
+  /** DLQ only */
+  sourceTopic: 'cz-dlq-source-topic',
+  sourcePartition: 'cz-dlq-source-partition',
+  sourceOffset: 'cz-dlq-source-offset',
+  error: 'cz-dlq-error',
+} as const;
+
+/**
+ * The plaintext INSIDE the sealed value of a `cz.msg.v1` record: the normalised message plus the
+ * original record, so that nothing WeCom sent is lost.
+ */
+export const ArchivedMessageV1 = Type.Object(
+  {
+    schema: Type.Literal('cz.msg.v1'),
+    id: Type.String(),
+    corpId: Type.String(),
+    msgid: Type.String(),
+    seq: Type.Optional(Type.Integer()),
+    action: Type.String(),
+    msgtype: Type.Optional(Type.String()),
+    from: Type.String(),
+    tolist: Type.Array(Type.String()),
+    roomid: Type.Optional(Type.String()),
+    /** single chat: sorted pair of participants; group: room id */
+    conversationId: Type.String(),
+    msgtime: Type.Integer(),
+    /** searchable text extracted from the type payload */
+    text: Type.String(),
+    raw: Type.Record(Type.String(), Type.Unknown()),
+    receivedAt: Type.Integer(),
+  },
+  { $id: 'ArchivedMessageV1' },
+);
+export type ArchivedMessageV1 = Static<typeof ArchivedMessageV1>;

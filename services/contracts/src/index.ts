@@ -1,0 +1,4 @@
+export * from './common';
+export * from './wecom';
+export * from './events';
+export * from './portal';

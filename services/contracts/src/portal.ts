@@ -1,0 +1,68 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Role = Type.Union([
+  Type.Literal('auditor'),
+  Type.Literal('risk_officer'),
+  Type.Literal('security_officer'),
+  Type.Literal('admin'),
+]);
+export type Role = Static<typeof Role>;
+
+export const LoginRequest = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export type LoginRequest = Static<typeof LoginRequest>;
+
+export const CurrentUser = Type.Object({
+  username: Type.String(),
+  displayName: Type.String(),
+  roles: Type.Array(Role),
+});
+export type CurrentUser = Static<typeof CurrentUser>;
+
+export const LoginReply = Type.Object({
+  /** opaque bearer token; send as `Authorization: Bearer <token>` */
+  token: Type.String(),
+  expiresAt: Type.String({ format: 'date-time' }),
+  user: CurrentUser,
+});
+export type LoginReply = Static<typeof LoginReply>;
+
+export const MessageListQuery = Type.Object(
+  {
+    employee: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'WeCom userid of the employee (sender or recipient)' })),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive lower bound of msgtime' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive upper bound of msgtime' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    /** opaque keyset cursor from a previous page */
+    cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false },
+);
+export type MessageListQuery = Static<typeof MessageListQuery>;
+
+export const MessageView = Type.Object({
+  id: Type.String(),
+  corpId: Type.String(),
+  msgid: Type.String(),
+  action: Type.String(),
+  msgtype: Type.Union([Type.String(), Type.Null()]),
+  from: Type.String(),
+  tolist: Type.Array(Type.String()),
+  roomid: Type.Union([Type.String(), Type.Null()]),
+  conversationId: Type.String(),
+  msgtime: Type.String({ format: 'date-time' }),
+  /** searchable text, personal data masked (phones 138****1234, ID and bank cards) */
+  text: Type.String(),
+});
+export type MessageView = Static<typeof MessageView>;
+
+export const MessageListReply = Type.Object({
+  items: Type.Array(MessageView),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type MessageListReply = Static<typeof MessageListReply>;

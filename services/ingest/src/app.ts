@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { errorHandlerPlugin, healthPlugin, keysPlugin, type KafkaConfig } from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
+import kafkaPlugin from './plugins/external/kafka';
+
+import wecomRoutes from './routes/wecom';
+
+export interface IngestOptions {
+  kafka: KafkaConfig;
+  keys: KeyProvider;
+  kafkaConnectionTimeoutMs?: number;
+  kafkaRetries?: number;
+}
+
+/** Intake API: validates, seals and publishes; replies only after Kafka acknowledged. */
+const app: FastifyPluginAsync<IngestOptions> = async (fastify, options) => {
+  await fastify.register(errorHandlerPlugin);
+  await fastify.register(kafkaPlugin, {
+    kafka: options.kafka,
+    connectionTimeoutMs: options.kafkaConnectionTimeoutMs,
+    retries: options.kafkaRetries,
+  });
+  await fastify.register(keysPlugin, { keys: options.keys });
+  await fastify.register(healthPlugin, {
+    service: 'ingest',
+    checks: { kafka: async () => void (await fastify.producer()) },
+  });
+  await fastify.register(wecomRoutes);
+};
+
+export default app;

@@ -1,0 +1,58 @@
+import fp from 'fastify-plugin';
+import type { Producer } from 'kafkajs';
+import { Topics } from '@cz/contracts';
+import { createKafka, createProducer, ensureTopics, unavailable, type KafkaConfig } from '@cz/common';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** connected idempotent producer; throws a 503 AppError when Kafka cannot be reached */
+    producer: () => Promise<Producer>;
+  }
+}
+
+export interface KafkaPluginOptions {
+  kafka: KafkaConfig;
+  /** shorter for tests that prove the 503 path */
+  connectionTimeoutMs?: number;
+  retries?: number;
+}
+
+/**
+ * Connects lazily: the service starts and reports not-ready while Kafka is down, and each request
+ * fails with 503 instead of hanging, so nothing is acknowledged that was not written.
+ */
+export default fp<KafkaPluginOptions>(
+  async (app, options) => {
+    const kafka = createKafka(options.kafka, app.log as never, {
+      connectionTimeout: options.connectionTimeoutMs,
+      retries: options.retries,
+    });
+    let connected: Promise<Producer> | undefined;
+
+    const connect = async (): Promise<Producer> => {
+      await ensureTopics(kafka, [{ topic: Topics.messages }, { topic: Topics.calls }, { topic: Topics.events }]);
+      const producer = createProducer(kafka);
+      await producer.connect();
+      return producer;
+    };
+
+    app.decorate('producer', async () => {
+      connected ??= connect();
+      try {
+        return await connected;
+      } catch (err) {
+        connected = undefined;
+        app.log.warn({ err }, 'kafka unavailable');
+        throw unavailable('kafka_unavailable', 'the message bus is unavailable; nothing from this request was accepted, retry later');
+      }
+    });
+
+    app.addHook('onClose', async () => {
+      if (connected) {
+        const producer = await connected.catch(() => undefined);
+        await producer?.disconnect();
+      }
+    });
+  },
+  { name: 'cz-kafka' },
+);

@@ -1,0 +1,71 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import {
+  ErrorReply,
+  IngestBatchReply,
+  KafkaHeaders,
+  Topics,
+  WeComBatch,
+  type AcceptedRecord,
+  type RejectedRecord,
+} from '@cz/contracts';
+import { sendDurably, type OutgoingRecord } from '@cz/common';
+import { sealBuffer } from '@cz/common/crypto';
+import { toArchivedMessage, validateRecord } from '../normalise';
+
+// 400 is either the per-record reply (some records rejected) or a whole-request error (bad JSON, schema).
+const Type400 = Type.Union([IngestBatchReply, ErrorReply]);
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/wecom/messages',
+    {
+      schema: {
+        body: WeComBatch,
+        response: { 202: IngestBatchReply, 400: Type400, 413: ErrorReply, 503: ErrorReply },
+      },
+    },
+    async (request, reply) => {
+      const { corpId, messages } = request.body;
+      const receivedAt = Date.now();
+      const accepted: AcceptedRecord[] = [];
+      const rejected: RejectedRecord[] = [];
+      const outgoing: OutgoingRecord[] = [];
+      const seenInBatch = new Set<string>();
+
+      for (const [index, candidate] of messages.entries()) {
+        const result = validateRecord(candidate);
+        if (!result.ok) {
+          rejected.push(result.msgid === undefined ? { index, errors: result.errors } : { index, msgid: result.msgid, errors: result.errors });
+          continue;
+        }
+        const archived = toArchivedMessage(corpId, result.record, receivedAt);
+        accepted.push({ index, msgid: archived.msgid, id: archived.id });
+        // a record repeated inside one batch is the same record: acknowledge both, write once
+        if (seenInBatch.has(archived.id)) continue;
+        seenInBatch.add(archived.id);
+        outgoing.push({
+          key: archived.conversationId,
+          value: await sealBuffer(Buffer.from(JSON.stringify(archived)), app.keys, 'chat'),
+          headers: { [KafkaHeaders.schema]: 'cz.msg.v1', [KafkaHeaders.corpId]: corpId },
+        });
+      }
+
+      if (outgoing.length > 0) {
+        const producer = await app.producer();
+        try {
+          await sendDurably(producer, Topics.messages, outgoing);
+        } catch (err) {
+          request.log.warn({ err, records: outgoing.length }, 'kafka send failed');
+          return reply.code(503).send({
+            code: 'kafka_unavailable',
+            message: 'the message bus did not acknowledge the batch; nothing from this request was accepted, retry later',
+          });
+        }
+      }
+      request.log.info({ corpId, accepted: accepted.length, rejected: rejected.length }, 'wecom batch ingested');
+      return reply.code(rejected.length > 0 ? 400 : 202).send({ accepted, rejected });
+    },
+  );
+};
+
+export default routes;

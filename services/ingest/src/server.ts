@@ -1,0 +1,13 @@
+import { assertNationalCryptoAvailable } from '@cz/common/crypto';
+import { ServicePorts, httpConfig, kafkaConfig, keyProviderFromEnv, startService } from '@cz/common';
+import app from './app';
+
+assertNationalCryptoAvailable();
+await startService({
+  service: 'ingest',
+  http: httpConfig('ingest', ServicePorts.ingest),
+  plugin: app,
+  pluginOptions: { kafka: kafkaConfig('cz-ingest'), keys: keyProviderFromEnv() },
+  // 1,000 records of up to a few KB each; larger batches get a 413 with the limit in the reason
+  bodyLimit: 8 * 1024 * 1024,
+});

@@ -1,0 +1,6 @@
+import { assertNationalCryptoAvailable } from '@cz/common/crypto';
+import { ServicePorts, httpConfig, startService } from '@cz/common';
+import app from './app';
+
+assertNationalCryptoAvailable();
+await startService({ service: 'keyservice', http: httpConfig('keyservice', ServicePorts.keyservice), plugin: app, pluginOptions: {} });

@@ -1,0 +1,48 @@
+import type { FastifyPluginAsync } from 'fastify';
+import {
+  MAIN_MIGRATIONS_TABLE,
+  databasePlugin,
+  errorHandlerPlugin,
+  healthPlugin,
+  keysPlugin,
+  mainMigrations,
+  type DatabaseConfig,
+} from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
+import consolePlugin from './plugins/external/console';
+import authPlugin from './plugins/app/auth';
+import cursorsPlugin from './plugins/app/cursors';
+import authRoutes from './routes/auth';
+import messageRoutes from './routes/messages';
+
+export interface PortalOptions {
+  database: DatabaseConfig;
+  keys: KeyProvider;
+  /** signs page cursors; the same on every replica */
+  cursorKey: Buffer;
+  /** built console to serve at `/`; omitted in tests */
+  consoleRoot?: string;
+  sessionTtlMinutes?: number;
+}
+
+/** Portal: the console's API (auth, search, views, audit) and the console itself. */
+const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
+  await fastify.register(errorHandlerPlugin);
+  await fastify.register(databasePlugin, {
+    config: options.database,
+    migrationsTableName: MAIN_MIGRATIONS_TABLE,
+    migrations: mainMigrations,
+  });
+  await fastify.register(consolePlugin, { root: options.consoleRoot });
+  await fastify.register(keysPlugin, { keys: options.keys });
+  await fastify.register(cursorsPlugin, { cursorKey: options.cursorKey });
+  await fastify.register(authPlugin, { sessionTtlMinutes: options.sessionTtlMinutes ?? 480 });
+  await fastify.register(healthPlugin, {
+    service: 'portal',
+    checks: { database: async () => void (await fastify.db.query('SELECT 1')) },
+  });
+  await fastify.register(authRoutes);
+  await fastify.register(messageRoutes);
+};
+
+export default app;

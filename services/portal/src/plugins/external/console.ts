@@ -1,0 +1,24 @@
+import { existsSync } from 'node:fs';
+import fp from 'fastify-plugin';
+import fastifyStatic from '@fastify/static';
+
+/**
+ * Serves the built console (web/dist) from the same origin as the API, with the SPA fallback to
+ * index.html for client-side routes. Absent in API-only deployments.
+ */
+export default fp<{ root: string | undefined }>(
+  async (app, { root }) => {
+    if (!root || !existsSync(root)) {
+      app.log.warn({ root }, 'console bundle not found; serving the API only');
+      return;
+    }
+    await app.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
+    app.setNotFoundHandler((request, reply) => {
+      if (request.method === 'GET' && !request.url.startsWith('/v1/') && request.headers.accept?.includes('text/html')) {
+        return reply.sendFile('index.html');
+      }
+      return reply.code(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    });
+  },
+  { name: 'cz-console' },
+);

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorReply, MessageListQuery, MessageListReply, type ArchivedMessageV1, type MessageView } from '@cz/contracts';
+import { badRequest, maskPersonalData } from '@cz/common';
+import { openBuffer } from '@cz/common/crypto';
+import { appendAudit } from '../audit';
+
+interface MessageRow {
+  id: string;
+  corp_id: string;
+  msgid: string;
+  action: string;
+  msgtype: string | null;
+  sender: string;
+  room_id: string | null;
+  conversation_id: string;
+  msgtime: Date;
+  sealed_record: Buffer;
+}
+
+const COLUMNS = 'm.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime, m.sealed_record';
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/messages',
+    {
+      preHandler: app.requireUser('auditor', 'risk_officer', 'admin'),
+      schema: { querystring: MessageListQuery, response: { 200: MessageListReply, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply } },
+    },
+    async (request) => {
+      const { employee, from, to, cursor } = request.query;
+      const limit = request.query.limit ?? 50;
+      const fromDate = from ? new Date(from) : undefined;
+      const toDate = to ? new Date(to) : undefined;
+      if (fromDate && toDate && fromDate >= toDate) throw badRequest('bad_range', '`from` must be earlier than `to`');
+      const fingerprint = createHash('sm3').update(JSON.stringify([employee ?? null, from ?? null, to ?? null])).digest('hex').slice(0, 16);
+      const position = cursor ? app.cursors.decode(cursor, fingerprint) : undefined;
+
+      // Keyset on (msgtime desc, id desc). An employee matches as sender or recipient; the UNION
+      // lets each side use its own (person, time) index.
+      const conditions: string[] = [];
+      const params: unknown[] = [];
+      if (fromDate) {
+        conditions.push('m.msgtime >= ?');
+        params.push(fromDate);
+      }
+      if (toDate) {
+        conditions.push('m.msgtime < ?');
+        params.push(toDate);
+      }
+      if (position) {
+        conditions.push('(m.msgtime < ? OR (m.msgtime = ? AND m.id < ?))');
+        params.push(new Date(position.t), new Date(position.t), position.id);
+      }
+      const where = (extra: string[]) => {
+        const all = [...extra, ...conditions];
+        return all.length ? `WHERE ${all.join(' AND ')}` : '';
+      };
+      let sql: string;
+      let sqlParams: unknown[];
+      if (employee) {
+        sql = `
+          SELECT * FROM (
+            (SELECT ${COLUMNS} FROM message m ${where(['m.sender = ?'])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?)
+            UNION
+            (SELECT ${COLUMNS} FROM message_recipient r JOIN message m ON m.id = r.message_id
+              ${where(['r.recipient = ?'])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?)
+          ) AS page ORDER BY msgtime DESC, id DESC LIMIT ?`;
+        sqlParams = [employee, ...params, limit + 1, employee, ...params, limit + 1, limit + 1];
+      } else {
+        sql = `SELECT ${COLUMNS} FROM message m ${where([])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?`;
+        sqlParams = [...params, limit + 1];
+      }
+      const rows: MessageRow[] = await app.db.query(sql, sqlParams);
+      const page = rows.slice(0, limit);
+
+      const items: MessageView[] = [];
+      for (const row of page) {
+        const record = JSON.parse((await openBuffer(row.sealed_record, app.keys)).toString('utf8')) as ArchivedMessageV1;
+        items.push({
+          id: row.id,
+          corpId: row.corp_id,
+          msgid: row.msgid,
+          action: row.action,
+          msgtype: row.msgtype,
+          from: row.sender,
+          tolist: record.tolist,
+          roomid: row.room_id,
+          conversationId: row.conversation_id,
+          msgtime: new Date(row.msgtime).toISOString(),
+          text: maskPersonalData(record.text),
+        });
+      }
+      const last = page[page.length - 1];
+      const nextCursor = rows.length > limit && last ? app.cursors.encode({ t: new Date(last.msgtime).getTime(), id: last.id }, fingerprint) : null;
+
+      // Every read of archived content by a person is recorded, with what was shown.
+      await appendAudit(app.db, {
+        actor: request.user?.username ?? 'unknown',
+        action: 'message.list',
+        target: employee ? `employee:${employee}` : 'messages',
+        detail: { filters: { employee: employee ?? null, from: from ?? null, to: to ?? null }, count: items.length, ids: items.map((i) => i.id) },
+      });
+      return { items, nextCursor };
+    },
+  );
+};
+
+export default routes;
