@@ -1,0 +1,17 @@
+export * from './errors';
+export * from './primitives';
+export * from './keywrap';
+export * from './keys';
+export * from './sealed';
+export * from './stream';
+export * from './blind-index';
+export {
+  SM2_DEFAULT_USER_ID,
+  sm2GenerateKeyPair,
+  sm2PublicKeyFromPrivate,
+  sm2Sign,
+  sm2Verify,
+  encodeSignatureDer,
+  decodeSignatureDer,
+  type Sm2KeyPair,
+} from './sm2';
