@@ -45,12 +45,18 @@ kafka_classpath_ok() {
 }
 
 kafka_install() {
-  cz_step "kafka install (maven resolve)"
-  cz_need_cmd java "install a Java 17+ JDK/JRE (Kafka 4 needs Java 17)"
+  cz_step "kafka install (java, maven resolve)"
+  if ! command -v java >/dev/null 2>&1; then
+    cz_apt_install openjdk-17-jre-headless
+  fi
+  cz_need_cmd java "Kafka 4 needs a Java 17+ runtime"
   if kafka_classpath_ok; then
     return 0
   fi
-  cz_need_cmd mvn "install Maven 3 (apt-get install maven)"
+  if ! command -v mvn >/dev/null 2>&1; then
+    cz_apt_install maven
+  fi
+  cz_need_cmd mvn "Maven 3 resolves the Kafka jars"
   cz_mkdirs
   mkdir -p "$KAFKA_DIR"
   local mvnlog="$CZ_LOG_DIR/kafka-install.log"
@@ -149,7 +155,7 @@ kafka_start() {
     local argfile="$KAFKA_DIR/classpath.args"
     kafka_java -version >/dev/null 2>&1 || die "kafka: java does not run"
     cz_start kafka "$KAFKA_LOG" java "@$argfile" "${KAFKA_HEAP_OPTS[@]}" \
-      -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+      -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$KAFKA_DEPLOY/log4j2.properties" \
       -Dkafka.logs.dir="$CZ_LOG_DIR" \
       kafka.Kafka "$KAFKA_PROPS"

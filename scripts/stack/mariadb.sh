@@ -73,16 +73,17 @@ mariadb_init_datadir() {
 
 mariadb_wait_ready() {
   cz_step "mariadb wait ready"
-  local deadline=$((SECONDS + ${1:-60}))
-  until mariadb-admin --defaults-file="$MARIADB_CNF" --socket="$MARIADB_SOCK" -u"$(id -un)" \
-    --connect-timeout=2 ping >/dev/null 2>&1; do
+  local deadline=$((SECONDS + ${1:-60})) out=""
+  until out=$(mariadb-admin --defaults-file="$MARIADB_CNF" --socket="$MARIADB_SOCK" -u"$(id -un)" \
+    --connect-timeout=2 ping 2>&1); do
     if ! cz_running mariadb; then
       cz_tail_log "$MARIADB_LOG"
       die "mariadb exited during start-up"
     fi
     if ((SECONDS >= deadline)); then
       cz_tail_log "$MARIADB_LOG"
-      die "mariadb does not answer mariadb-admin ping on $MARIADB_SOCK"
+      log "last mariadb-admin ping said: $out"
+      die "mariadb does not answer mariadb-admin ping on $MARIADB_SOCK after ${1:-60}s"
     fi
     sleep 0.3
   done
