@@ -56,7 +56,12 @@ function privateScalar(privateKeyHex: string): bigint {
 }
 
 function isUncompressedPublicKey(publicKeyHex: string): boolean {
-  return /^04[0-9a-fA-F]{128}$/.test(publicKeyHex) && sm2.verifyPublicKey(publicKeyHex.toLowerCase());
+  if (!/^04[0-9a-fA-F]{128}$/.test(publicKeyHex)) return false;
+  try {
+    return sm2.verifyPublicKey(publicKeyHex.toLowerCase()); // throws for points off the curve
+  } catch {
+    return false;
+  }
 }
 
 export function sm2PublicKeyFromPrivate(privateKeyHex: string): string {

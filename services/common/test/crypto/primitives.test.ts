@@ -92,7 +92,7 @@ describe('SM3 (GB/T 32905-2016)', () => {
     const rfc5869 = (ikm: Buffer, salt: Buffer, info: Buffer, length: number) => {
       const prk = hmacSm3(salt.length > 0 ? salt : Buffer.alloc(32), ikm);
       const blocks: Buffer[] = [];
-      let previous = Buffer.alloc(0);
+      let previous: Buffer = Buffer.alloc(0);
       for (let i = 1; Buffer.concat(blocks).length < length; i++) {
         previous = hmacSm3(prk, Buffer.concat([previous, info, Buffer.from([i])]));
         blocks.push(previous);
