@@ -1,0 +1,119 @@
+/**
+ * The one request client of the console. Every API module goes through `request`, which
+ * - adds `Authorization: Bearer <token>` when a session exists,
+ * - turns any failure into an `ApiError` and shows the server's `message` as a toast,
+ * - on 401 of an authenticated call clears the session and sends the user to the login page.
+ */
+import type { ErrorReply } from '@cz/contracts';
+import { ElMessage } from 'element-plus/es/components/message/index.mjs';
+import 'element-plus/es/components/message/style/css';
+import { i18n } from '@/locales';
+import { router } from '@/router';
+import { useSessionStore } from '@/stores/session';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type QueryValue = string | number | boolean | null | undefined;
+
+export interface RequestOptions {
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Set to false where a 401 means "bad credentials", not "session expired" (login, logout). */
+  redirectOn401?: boolean;
+  /** Do not toast failures; the caller handles them. */
+  silent?: boolean;
+}
+
+function buildUrl(path: string, query: RequestOptions['query']): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === undefined || value === null || value === '') continue;
+    params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+// Request interceptor: headers for every call.
+function requestHeaders(hasBody: boolean): Headers {
+  const headers = new Headers({ Accept: 'application/json' });
+  // Only with a body: Fastify rejects an empty body sent as application/json.
+  if (hasBody) headers.set('Content-Type', 'application/json');
+  const { token } = useSessionStore();
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  return headers;
+}
+
+function isErrorReply(value: unknown): value is ErrorReply {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Record<string, unknown>).message === 'string' &&
+    typeof (value as Record<string, unknown>).code === 'string'
+  );
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  const body: unknown = await response.json().catch(() => null);
+  if (isErrorReply(body)) return new ApiError(response.status, body.code, body.message);
+  return new ApiError(
+    response.status,
+    `http_${response.status}`,
+    i18n.global.t('error.unexpected', { status: response.status }),
+  );
+}
+
+// Response interceptor: what every failure does to the UI.
+function onFailure(error: ApiError, options: RequestOptions): void {
+  if (!options.silent) ElMessage({ type: 'error', message: error.message, grouping: true, showClose: true });
+  if (error.status === 401 && options.redirectOn401 !== false) {
+    useSessionStore().clear();
+    const current = router.currentRoute.value;
+    if (current.name !== 'login') {
+      void router.replace({ name: 'login', query: { redirect: current.fullPath } });
+    }
+  }
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const hasBody = options.body !== undefined;
+  let response: Response;
+  try {
+    response = await fetch(buildUrl(path, options.query), {
+      method,
+      headers: requestHeaders(hasBody),
+      body: hasBody ? JSON.stringify(options.body) : null,
+      signal: options.signal ?? null,
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (cause) {
+    // A superseded request is not an error worth telling the user about.
+    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
+    const error = new ApiError(0, 'network_error', i18n.global.t('error.network'));
+    onFailure(error, options);
+    throw error;
+  }
+
+  if (!response.ok) {
+    const error = await toApiError(response);
+    onFailure(error, options);
+    throw error;
+  }
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError';
+}

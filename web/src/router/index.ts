@@ -1,0 +1,57 @@
+import type { Role } from '@cz/contracts';
+import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router';
+import { useSessionStore } from '@/stores/session';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without a session. */
+    public?: boolean;
+    /** If set, the user needs at least one of these roles. */
+    roles?: Role[];
+  }
+}
+
+const HOME = '/messages';
+
+export const router = createRouter({
+  history: createWebHistory('/'),
+  routes: [
+    {
+      path: '/login',
+      name: 'login',
+      component: () => import('@/views/login/index.vue'),
+      meta: { public: true },
+    },
+    {
+      path: '/',
+      component: () => import('@/layouts/console-layout.vue'),
+      redirect: HOME,
+      children: [
+        { path: 'messages', name: 'messages', component: () => import('@/views/messages/index.vue') },
+      ],
+    },
+    { path: '/:pathMatch(.*)*', redirect: HOME },
+  ],
+});
+
+/** Only same-app paths: `?redirect=` must never send the user to another origin. */
+export function safeRedirect(target: unknown): string {
+  if (typeof target !== 'string' || !target.startsWith('/') || target.startsWith('//')) return HOME;
+  if (target.startsWith('/login')) return HOME;
+  return target;
+}
+
+// The one guard: login redirect and role check.
+router.beforeEach((to): RouteLocationRaw | boolean => {
+  const session = useSessionStore();
+  if (to.meta.public) {
+    return to.name === 'login' && session.isLoggedIn ? safeRedirect(to.query.redirect) : true;
+  }
+  if (!session.isLoggedIn) {
+    session.clear(); // drop an expired token
+    return { name: 'login', query: { redirect: to.fullPath } };
+  }
+  const required = to.meta.roles;
+  if (required && !required.some((role) => session.user?.roles.includes(role))) return false;
+  return true;
+});
