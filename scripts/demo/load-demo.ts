@@ -26,11 +26,56 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.le
 
 const branches = ['浦东分行', '徐汇支行', '深圳福田支行', '北京朝阳支行', '杭州西湖支行'];
 const surnames = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴', '徐', '孙', '马', '朱', '胡'];
-const givenNames = ['伟', '芳', '娜', '敏', '静', '磊', '洋', '艳', '勇', '军', '杰', '娟', '涛', '明', '超', '霞'];
+const givenNames = [
+  '伟',
+  '芳',
+  '娜',
+  '敏',
+  '静',
+  '磊',
+  '洋',
+  '艳',
+  '勇',
+  '军',
+  '杰',
+  '娟',
+  '涛',
+  '明',
+  '超',
+  '霞',
+];
 const pinyin: Record<string, string> = {
-  王: 'wang', 李: 'li', 张: 'zhang', 刘: 'liu', 陈: 'chen', 杨: 'yang', 赵: 'zhao', 黄: 'huang', 周: 'zhou', 吴: 'wu',
-  徐: 'xu', 孙: 'sun', 马: 'ma', 朱: 'zhu', 胡: 'hu', 伟: 'wei', 芳: 'fang', 娜: 'na', 敏: 'min', 静: 'jing', 磊: 'lei',
-  洋: 'yang', 艳: 'yan', 勇: 'yong', 军: 'jun', 杰: 'jie', 娟: 'juan', 涛: 'tao', 明: 'ming', 超: 'chao', 霞: 'xia',
+  王: 'wang',
+  李: 'li',
+  张: 'zhang',
+  刘: 'liu',
+  陈: 'chen',
+  杨: 'yang',
+  赵: 'zhao',
+  黄: 'huang',
+  周: 'zhou',
+  吴: 'wu',
+  徐: 'xu',
+  孙: 'sun',
+  马: 'ma',
+  朱: 'zhu',
+  胡: 'hu',
+  伟: 'wei',
+  芳: 'fang',
+  娜: 'na',
+  敏: 'min',
+  静: 'jing',
+  磊: 'lei',
+  洋: 'yang',
+  艳: 'yan',
+  勇: 'yong',
+  军: 'jun',
+  杰: 'jie',
+  娟: 'juan',
+  涛: 'tao',
+  明: 'ming',
+  超: 'chao',
+  霞: 'xia',
 };
 
 const employees = branches.flatMap((branch, b) =>
@@ -46,9 +91,25 @@ const customers = Array.from({ length: 400 }, (_, i) => ({
   name: `${pick(surnames)}${pick(['先生', '女士'])}`,
 }));
 
-const products = ['稳健理财30天', '天天利货币基金', '安心养老年金险', '鑫享定期存款', '成长混合基金', '结构性存款'];
-const greetings = ['您好，我是{branch}的客户经理{emp}，很高兴为您服务。', '{cust}您好，我是{branch}理财经理{emp}。', '早上好，{cust}，有空聊一下吗？'];
-const customerOpeners = ['我想了解一下{product}。', '最近有什么收益高一点的产品吗？', '上次说的{product}现在还能买吗？', '我这笔钱下个月到期，怎么安排比较好？'];
+const products = [
+  '稳健理财30天',
+  '天天利货币基金',
+  '安心养老年金险',
+  '鑫享定期存款',
+  '成长混合基金',
+  '结构性存款',
+];
+const greetings = [
+  '您好，我是{branch}的客户经理{emp}，很高兴为您服务。',
+  '{cust}您好，我是{branch}理财经理{emp}。',
+  '早上好，{cust}，有空聊一下吗？',
+];
+const customerOpeners = [
+  '我想了解一下{product}。',
+  '最近有什么收益高一点的产品吗？',
+  '上次说的{product}现在还能买吗？',
+  '我这笔钱下个月到期，怎么安排比较好？',
+];
 const compliantPitches = [
   '{product}属于中低风险等级，历史年化业绩比较基准为3.2%–3.8%，过往业绩不代表未来表现。',
   '购买前需要先做风险测评，产品说明书我发您看一下。',
@@ -62,10 +123,24 @@ const riskyPitches = [
   '办下来给您返点，手续费我这边可以少收一点。',
   '需要交一点加急费，今天就能办好。',
 ];
-const customerReplies = ['好的，我考虑一下。', '收益大概多少？', '有没有风险啊？', '那我明天去网点办理。', '可以，你把资料发我。', '我电话是{phone}，方便的时候打给我。', '谢谢{emp}经理。'];
-const closings = ['好的，有问题随时联系我。', '资料已发送，请查收。', '明天上午我在网点等您。', '稍后把合同模板发给您。'];
+const customerReplies = [
+  '好的，我考虑一下。',
+  '收益大概多少？',
+  '有没有风险啊？',
+  '那我明天去网点办理。',
+  '可以，你把资料发我。',
+  '我电话是{phone}，方便的时候打给我。',
+  '谢谢{emp}经理。',
+];
+const closings = [
+  '好的，有问题随时联系我。',
+  '资料已发送，请查收。',
+  '明天上午我在网点等您。',
+  '稍后把合同模板发给您。',
+];
 
-const fill = (template: string, ctx: Record<string, string>) => template.replace(/\{(\w+)\}/g, (_m, key: string) => ctx[key] ?? '');
+const fill = (template: string, ctx: Record<string, string>) =>
+  template.replace(/\{(\w+)\}/g, (_m, key: string) => ctx[key] ?? '');
 
 interface DemoMessage {
   msgid: string;
@@ -84,7 +159,13 @@ function buildConversations(): DemoMessage[] {
   for (let c = 0; c < CONVERSATIONS; c++) {
     const emp = pick(employees);
     const cust = pick(customers);
-    const ctx = { branch: emp.branch, emp: emp.name, cust: cust.name, product: pick(products), phone: cust.phone };
+    const ctx = {
+      branch: emp.branch,
+      emp: emp.name,
+      cust: cust.name,
+      product: pick(products),
+      phone: cust.phone,
+    };
     const group = random() < 0.15;
     const colleague = pick(employees.filter((e) => e.branch === emp.branch && e !== emp));
     const roomid = group ? `wrDemoRoom${c}` : undefined;
@@ -97,12 +178,17 @@ function buildConversations(): DemoMessage[] {
     const extra = 1 + Math.floor(random() * 6);
     for (let i = 0; i < extra; i++) {
       lines.push({ fromEmployee: false, text: fill(pick(customerReplies), ctx) });
-      lines.push({ fromEmployee: true, text: fill(random() < 0.1 ? pick(riskyPitches) : pick([...compliantPitches, ...closings]), ctx) });
+      lines.push({
+        fromEmployee: true,
+        text: fill(random() < 0.1 ? pick(riskyPitches) : pick([...compliantPitches, ...closings]), ctx),
+      });
     }
     lines.forEach((line, i) => {
       time += 20000 + Math.floor(random() * 600000);
       const from = line.fromEmployee ? emp.userid : cust.externalUserId;
-      const others = group ? [emp.userid, cust.externalUserId, colleague.userid].filter((u) => u !== from) : [line.fromEmployee ? cust.externalUserId : emp.userid];
+      const others = group
+        ? [emp.userid, cust.externalUserId, colleague.userid].filter((u) => u !== from)
+        : [line.fromEmployee ? cust.externalUserId : emp.userid];
       messages.push({
         msgid: `demo-${c}-${i}`,
         action: 'send',
@@ -134,4 +220,6 @@ for (let i = 0; i < messages.length; i += 500) {
   }
   accepted += body.accepted.length;
 }
-console.log(`demo data: ${CONVERSATIONS} conversations, ${accepted} messages accepted by ingest (corp ${CORP_ID})`);
+console.log(
+  `demo data: ${CONVERSATIONS} conversations, ${accepted} messages accepted by ingest (corp ${CORP_ID})`,
+);

@@ -8,7 +8,11 @@ export const demoUsers = [
   { username: 'admin', displayName: '系统管理员', roles: ['admin' as const], password: 'Admin#2026' },
 ];
 
-const dataSource = createDataSource({ config: databaseConfig(), migrationsTableName: MAIN_MIGRATIONS_TABLE, migrations: mainMigrations });
+const dataSource = createDataSource({
+  config: databaseConfig(),
+  migrationsTableName: MAIN_MIGRATIONS_TABLE,
+  migrations: mainMigrations,
+});
 await dataSource.initialize();
 try {
   for (const user of demoUsers) await upsertUser(dataSource, user);

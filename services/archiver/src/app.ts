@@ -27,7 +27,11 @@ const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
     migrationsTableName: MAIN_MIGRATIONS_TABLE,
     migrations: mainMigrations,
   });
-  await fastify.register(archiveConsumer, { kafka: options.kafka, keys: options.keys, groupId: options.groupId ?? 'cz-archiver' });
+  await fastify.register(archiveConsumer, {
+    kafka: options.kafka,
+    keys: options.keys,
+    groupId: options.groupId ?? 'cz-archiver',
+  });
   await fastify.register(healthPlugin, {
     service: 'archiver',
     checks: { database: async () => void (await fastify.db.query('SELECT 1')) },

@@ -31,10 +31,18 @@ export async function decodeBatch(messages: KafkaMessage[], keys: KeyProvider): 
       const parsed: unknown = JSON.parse(plaintext.toString('utf8'));
       if (!checkArchived.Check(parsed)) {
         const first = checkArchived.Errors(parsed).First();
-        poison.push({ message, error: `contract cz.msg.v1 violated at ${first?.path ?? '?'}: ${first?.message ?? 'invalid'}` });
+        poison.push({
+          message,
+          error: `contract cz.msg.v1 violated at ${first?.path ?? '?'}: ${first?.message ?? 'invalid'}`,
+        });
         continue;
       }
-      rows.push({ message: parsed, sealedRecord: message.value, kekId: header.kekId, kekVersion: header.kekVersion });
+      rows.push({
+        message: parsed,
+        sealedRecord: message.value,
+        kekId: header.kekId,
+        kekVersion: header.kekVersion,
+      });
     } catch (err) {
       if (err instanceof CryptoError) {
         poison.push({ message, error: `crypto:${err.code}: ${err.message}` });

@@ -1,5 +1,12 @@
 import { assertNationalCryptoAvailable } from '@cz/common/crypto';
-import { ServicePorts, databaseConfig, httpConfig, kafkaConfig, keyProviderFromEnv, startService } from '@cz/common';
+import {
+  ServicePorts,
+  databaseConfig,
+  httpConfig,
+  kafkaConfig,
+  keyProviderFromEnv,
+  startService,
+} from '@cz/common';
 import app from './app';
 
 assertNationalCryptoAvailable();
@@ -7,5 +14,9 @@ await startService({
   service: 'archiver',
   http: httpConfig('archiver', ServicePorts.archiver),
   plugin: app,
-  pluginOptions: { database: databaseConfig(), kafka: kafkaConfig('cz-archiver'), keys: keyProviderFromEnv() },
+  pluginOptions: {
+    database: databaseConfig(),
+    kafka: kafkaConfig('cz-archiver'),
+    keys: keyProviderFromEnv(),
+  },
 });

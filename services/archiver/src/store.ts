@@ -27,8 +27,20 @@ export async function storeMessages(db: DataSource, rows: MessageRow[]): Promise
         .insert()
         .orIgnore()
         .into('message', [
-          'id', 'corp_id', 'msgid', 'seq', 'action', 'msgtype', 'sender', 'room_id', 'conversation_id',
-          'msgtime', 'received_at', 'kek_id', 'kek_version', 'sealed_record',
+          'id',
+          'corp_id',
+          'msgid',
+          'seq',
+          'action',
+          'msgtype',
+          'sender',
+          'room_id',
+          'conversation_id',
+          'msgtime',
+          'received_at',
+          'kek_id',
+          'kek_version',
+          'sealed_record',
         ])
         .values(
           chunk.map(({ message: m, sealedRecord, kekId, kekVersion }) => ({
@@ -51,10 +63,20 @@ export async function storeMessages(db: DataSource, rows: MessageRow[]): Promise
         .execute();
       inserted += (result.raw as { affectedRows?: number }).affectedRows ?? 0;
       const recipients = chunk.flatMap(({ message: m }) =>
-        [...new Set(m.tolist)].map((recipient) => ({ message_id: m.id, recipient, msgtime: toDate(m.msgtime) })),
+        [...new Set(m.tolist)].map((recipient) => ({
+          message_id: m.id,
+          recipient,
+          msgtime: toDate(m.msgtime),
+        })),
       );
       if (recipients.length > 0) {
-        await tx.createQueryBuilder().insert().orIgnore().into('message_recipient', ['message_id', 'recipient', 'msgtime']).values(recipients).execute();
+        await tx
+          .createQueryBuilder()
+          .insert()
+          .orIgnore()
+          .into('message_recipient', ['message_id', 'recipient', 'msgtime'])
+          .values(recipients)
+          .execute();
       }
     }
   });

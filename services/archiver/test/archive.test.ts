@@ -5,7 +5,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, Topics, dlqTopic } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
-import { createTestDatabase, eventually, loadStackEnv, uniqueCorp, type TestDatabase } from '../../common/test/support';
+import {
+  createTestDatabase,
+  eventually,
+  loadStackEnv,
+  uniqueCorp,
+  type TestDatabase,
+} from '../../common/test/support';
 import archiver from '../src/app';
 import ingest from '../../ingest/src/app';
 
@@ -16,7 +22,11 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
   let db: TestDatabase;
   let archiverApp: ReturnType<typeof createServer>;
   let ingestApp: ReturnType<typeof createServer>;
-  const kafka = new Kafka({ clientId: 'cz-archiver-test', brokers: kafkaConfig('x').brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'cz-archiver-test',
+    brokers: kafkaConfig('x').brokers,
+    logLevel: logLevel.NOTHING,
+  });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 
   before(async () => {
@@ -45,42 +55,86 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
     const corpId = uniqueCorp();
     const body = '保本保息的产品我们不能承诺，客户手机13900001111，身份证110101199003071234';
     const messages = [
-      { msgid: 'a1', action: 'send', from: 'liqiang', tolist: ['wmCust9'], msgtime: Date.UTC(2026, 9, 1, 1), msgtype: 'text', text: { content: body } },
-      { msgid: 'a2', action: 'send', from: 'wmCust9', tolist: ['liqiang'], msgtime: Date.UTC(2026, 9, 1, 2), msgtype: 'text', text: { content: '好的' } },
-      { msgid: 'g1', action: 'send', from: 'liqiang', tolist: ['wmCust9', 'wangfang'], roomid: 'wrRoom1', msgtime: Date.UTC(2026, 9, 1, 3), msgtype: 'text', text: { content: '群消息' } },
+      {
+        msgid: 'a1',
+        action: 'send',
+        from: 'liqiang',
+        tolist: ['wmCust9'],
+        msgtime: Date.UTC(2026, 9, 1, 1),
+        msgtype: 'text',
+        text: { content: body },
+      },
+      {
+        msgid: 'a2',
+        action: 'send',
+        from: 'wmCust9',
+        tolist: ['liqiang'],
+        msgtime: Date.UTC(2026, 9, 1, 2),
+        msgtype: 'text',
+        text: { content: '好的' },
+      },
+      {
+        msgid: 'g1',
+        action: 'send',
+        from: 'liqiang',
+        tolist: ['wmCust9', 'wangfang'],
+        roomid: 'wrRoom1',
+        msgtime: Date.UTC(2026, 9, 1, 3),
+        msgtype: 'text',
+        text: { content: '群消息' },
+      },
     ];
-    const post = () => ingestApp.inject({ method: 'POST', url: '/v1/wecom/messages', payload: { corpId, messages } });
+    const post = () =>
+      ingestApp.inject({ method: 'POST', url: '/v1/wecom/messages', payload: { corpId, messages } });
     assert.equal((await post()).statusCode, 202);
     // the same batch again, as a client retry would: still exactly three rows
     assert.equal((await post()).statusCode, 202);
 
     const rows = await eventually('three archived rows', async () => {
-      const found = await db.query<{ msgid: string; conversation_id: string; sealed_record: Buffer; kek_version: number }>(
+      const found = await db.query<{
+        msgid: string;
+        conversation_id: string;
+        sealed_record: Buffer;
+        kek_version: number;
+      }>(
         'SELECT msgid, conversation_id, sealed_record, kek_version FROM message WHERE corp_id = ? ORDER BY msgid',
         [corpId],
       );
       return found.length >= 3 ? found : undefined;
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const again = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM message WHERE corp_id = ?', [corpId]);
+    const again = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM message WHERE corp_id = ?', [
+      corpId,
+    ]);
     assert.equal(Number(again[0]!.n), 3, 'idempotent on (corp, msgid)');
-    assert.deepEqual(rows.map((r) => r.conversation_id), ['p:liqiang|wmCust9', 'p:liqiang|wmCust9', 'g:wrRoom1']);
+    assert.deepEqual(
+      rows.map((r) => r.conversation_id),
+      ['p:liqiang|wmCust9', 'p:liqiang|wmCust9', 'g:wrRoom1'],
+    );
 
     const recipients = await db.query<{ recipient: string }>(
       'SELECT r.recipient FROM message_recipient r JOIN message m ON m.id = r.message_id WHERE m.corp_id = ? AND m.msgid = ? ORDER BY r.recipient',
       [corpId, 'g1'],
     );
-    assert.deepEqual(recipients.map((r) => r.recipient), ['wangfang', 'wmCust9']);
+    assert.deepEqual(
+      recipients.map((r) => r.recipient),
+      ['wangfang', 'wmCust9'],
+    );
 
     // No plaintext at rest: scan every column of every row of every table in this database.
     for (const needle of ['保本保息', '13900001111', '110101199003071234', '群消息']) {
-      const tables = await db.query<{ TABLE_NAME: string }>('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()');
+      const tables = await db.query<{ TABLE_NAME: string }>(
+        'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+      );
       for (const { TABLE_NAME } of tables) {
         const all = await db.query<Record<string, unknown>>(`SELECT * FROM \`${TABLE_NAME}\``);
         for (const row of all) {
           for (const value of Object.values(row)) {
             const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
-            assert.ok(!bytes.includes(Buffer.from(needle)), `plaintext "${needle}" found in table ${TABLE_NAME}`);
+            assert.ok(
+              !bytes.includes(Buffer.from(needle)),
+              `plaintext "${needle}" found in table ${TABLE_NAME}`,
+            );
           }
         }
       }
@@ -92,8 +146,19 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
     const good = await sealBuffer(
       Buffer.from(
         JSON.stringify({
-          schema: 'cz.msg.v1', id: 'f'.repeat(32), corpId, msgid: 'good', action: 'send', msgtype: 'text', from: 'u1', tolist: ['u2'],
-          conversationId: 'p:u1|u2', msgtime: Date.UTC(2026, 0, 1), text: 'ok', raw: {}, receivedAt: Date.now(),
+          schema: 'cz.msg.v1',
+          id: 'f'.repeat(32),
+          corpId,
+          msgid: 'good',
+          action: 'send',
+          msgtype: 'text',
+          from: 'u1',
+          tolist: ['u2'],
+          conversationId: 'p:u1|u2',
+          msgtime: Date.UTC(2026, 0, 1),
+          text: 'ok',
+          raw: {},
+          receivedAt: Date.now(),
         }),
       ),
       keys,
@@ -101,7 +166,11 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
     );
     const tampered = Buffer.from(good);
     tampered[tampered.length - 40]! ^= 0x01;
-    const wrongShape = await sealBuffer(Buffer.from(JSON.stringify({ schema: 'cz.msg.v1', corpId })), keys, 'chat');
+    const wrongShape = await sealBuffer(
+      Buffer.from(JSON.stringify({ schema: 'cz.msg.v1', corpId })),
+      keys,
+      'chat',
+    );
     const marker = randomBytes(6).toString('hex');
     await producer.send({
       topic: Topics.messages,
@@ -126,12 +195,16 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
       eachMessage: async ({ message }) => {
         const key = message.key?.toString() ?? '';
         if (!key.startsWith(marker)) return;
-        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        );
         seen.set(key, headers);
       },
     });
     try {
-      await eventually('both bad records in the DLQ', async () => (seen.has(`${marker}-t`) && seen.has(`${marker}-w`) ? true : undefined));
+      await eventually('both bad records in the DLQ', async () =>
+        seen.has(`${marker}-t`) && seen.has(`${marker}-w`) ? true : undefined,
+      );
     } finally {
       await dlq.disconnect();
     }

@@ -40,7 +40,9 @@ export const errorHandlerPlugin = fp(
       return reply.code(500).send({ code: 'internal_error', message: 'internal error' });
     });
     app.setNotFoundHandler((request, reply) =>
-      reply.code(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+      reply
+        .code(404)
+        .send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
     );
   },
   { name: 'cz-error-handler' },

@@ -9,7 +9,11 @@ export function messageArchiveId(corpId: string, msgid: string): string {
 }
 
 /** One-to-one chats are keyed by the sorted pair of participants; group chats by room id. */
-export function conversationIdOf(record: { from: string; tolist: string[]; roomid?: string | undefined }): string {
+export function conversationIdOf(record: {
+  from: string;
+  tolist: string[];
+  roomid?: string | undefined;
+}): string {
   if (record.roomid) return `g:${record.roomid}`;
   const other = record.tolist[0] ?? '';
   return `p:${[record.from, other].sort().join('|')}`;

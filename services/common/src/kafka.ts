@@ -19,7 +19,11 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function createKafka(config: KafkaConfig, logger: Logger, options: { connectionTimeout?: number; retries?: number } = {}): Kafka {
+export function createKafka(
+  config: KafkaConfig,
+  logger: Logger,
+  options: { connectionTimeout?: number; retries?: number } = {},
+): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: config.clientId,
@@ -80,7 +84,12 @@ export interface OutgoingRecord {
   headers: IHeaders;
 }
 
-export async function sendDurably(producer: Producer, topic: string, records: OutgoingRecord[], timeoutMs = 10000): Promise<void> {
+export async function sendDurably(
+  producer: Producer,
+  topic: string,
+  records: OutgoingRecord[],
+  timeoutMs = 10000,
+): Promise<void> {
   await producer.send({
     topic,
     acks: -1,

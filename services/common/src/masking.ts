@@ -5,7 +5,8 @@
  */
 
 // 18-digit resident ID (last char may be X); checked before bank cards so it is not half-masked.
-const ID_CARD = /(?<!\d)([1-9]\d{5})(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}([\dXx])(?!\d)/g;
+const ID_CARD =
+  /(?<!\d)([1-9]\d{5})(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}([\dXx])(?!\d)/g;
 // Bank card: 16-19 digits, optionally grouped by spaces or dashes in fours.
 const BANK_CARD = /(?<!\d)\d(?:[ -]?\d){15,18}(?!\d)/g;
 // Mainland mobile: 11 digits starting 13-19, optional +86 / 86 prefix, optional spaces/dashes 3-4-4.

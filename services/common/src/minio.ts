@@ -21,11 +21,15 @@ export async function ensureLockedBucket(client: Client, bucket: string): Promis
   }
   let enabled: string | undefined;
   try {
-    enabled = ((await client.getObjectLockConfig(bucket)) as unknown as { objectLockEnabled?: string } | undefined)?.objectLockEnabled;
+    enabled = (
+      (await client.getObjectLockConfig(bucket)) as unknown as { objectLockEnabled?: string } | undefined
+    )?.objectLockEnabled;
   } catch {
     enabled = undefined;
   }
   if (enabled !== 'Enabled') {
-    throw new Error(`bucket ${bucket} exists without object lock; records there could be deleted — recreate it with object lock`);
+    throw new Error(
+      `bucket ${bucket} exists without object lock; records there could be deleted — recreate it with object lock`,
+    );
   }
 }

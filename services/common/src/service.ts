@@ -19,13 +19,14 @@ export function createServer(service: string, options: { bodyLimit?: number; log
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     requestTimeout: 120000,
     connectionTimeout: 0,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 }
 
 /** Start-up only: build, listen, and close gracefully on signals (see style.md). */
-export async function startService<Opts extends FastifyPluginOptions>(options: StartOptions<Opts>): Promise<FastifyInstance> {
+export async function startService<Opts extends FastifyPluginOptions>(
+  options: StartOptions<Opts>,
+): Promise<FastifyInstance> {
   const app = createServer(options.service, { bodyLimit: options.bodyLimit });
   await app.register(options.plugin as FastifyPluginAsync, options.pluginOptions);
   closeWithGrace({ delay: 15000 }, async ({ err, signal }) => {

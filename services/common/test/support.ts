@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import { MAIN_MIGRATIONS_TABLE, createDataSource, databaseConfig, mainMigrations, migrate, type DatabaseConfig } from '../src/index';
+import {
+  MAIN_MIGRATIONS_TABLE,
+  createDataSource,
+  databaseConfig,
+  mainMigrations,
+  migrate,
+  type DatabaseConfig,
+} from '../src/index';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -19,7 +26,8 @@ export function loadStackEnv(): void {
     }
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       const match = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-      if (match?.[1] && process.env[match[1]] === undefined) process.env[match[1]] = match[2]!.replace(/^['"]|['"]$/g, '');
+      if (match?.[1] && process.env[match[1]] === undefined)
+        process.env[match[1]] = match[2]!.replace(/^['"]|['"]$/g, '');
     }
   }
 }
@@ -36,17 +44,31 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   loadStackEnv();
   const base = databaseConfig();
   const name = `cz_test_${randomBytes(5).toString('hex')}`;
-  const admin = await mysql.createConnection({ host: base.host, port: base.port, user: base.user, password: base.password });
+  const admin = await mysql.createConnection({
+    host: base.host,
+    port: base.port,
+    user: base.user,
+    password: base.password,
+  });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   const config = { ...base, database: name };
-  const dataSource = createDataSource({ config, migrationsTableName: MAIN_MIGRATIONS_TABLE, migrations: mainMigrations });
+  const dataSource = createDataSource({
+    config,
+    migrationsTableName: MAIN_MIGRATIONS_TABLE,
+    migrations: mainMigrations,
+  });
   await dataSource.initialize();
   await migrate(dataSource);
   await dataSource.destroy();
-  const connection = await mysql.createConnection({ ...config, user: config.user, supportBigNumbers: true, bigNumberStrings: true });
+  const connection = await mysql.createConnection({
+    ...config,
+    user: config.user,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   return {
     config,
-    query: async <T,>(sql: string, params: unknown[] = []) => (await connection.query(sql, params))[0] as T[],
+    query: async <T>(sql: string, params: unknown[] = []) => (await connection.query(sql, params))[0] as T[],
     drop: async () => {
       await connection.end();
       await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
@@ -56,7 +78,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /** Polls until `probe` returns a value, or fails after `timeoutMs` with `what` in the message. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -68,7 +94,9 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+  );
 }
 
 export const uniqueCorp = (prefix = 'testcorp') => `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -3,4 +3,9 @@ import { ServicePorts, httpConfig, startService } from '@cz/common';
 import app from './app';
 
 assertNationalCryptoAvailable();
-await startService({ service: 'compliance', http: httpConfig('compliance', ServicePorts.compliance), plugin: app, pluginOptions: {} });
+await startService({
+  service: 'compliance',
+  http: httpConfig('compliance', ServicePorts.compliance),
+  plugin: app,
+  pluginOptions: {},
+});

@@ -34,8 +34,16 @@ export type LoginReply = Static<typeof LoginReply>;
 
 export const MessageListQuery = Type.Object(
   {
-    employee: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'WeCom userid of the employee (sender or recipient)' })),
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive lower bound of msgtime' })),
+    employee: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'WeCom userid of the employee (sender or recipient)',
+      }),
+    ),
+    from: Type.Optional(
+      Type.String({ format: 'date-time', description: 'inclusive lower bound of msgtime' }),
+    ),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive upper bound of msgtime' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
     /** opaque keyset cursor from a previous page */

@@ -4,12 +4,15 @@ import { conversationIdOf, messageArchiveId } from '@cz/common';
 
 const checkWeComMessage = TypeCompiler.Compile(WeComMessage);
 
-export type Validation = { ok: true; record: WeComMessage } | { ok: false; msgid?: string; errors: RecordProblem[] };
+export type Validation =
+  { ok: true; record: WeComMessage } | { ok: false; msgid?: string; errors: RecordProblem[] };
 
 /** Validates one record of a batch on its own, so one bad record never sinks its neighbours. */
 export function validateRecord(candidate: unknown): Validation {
   const msgid =
-    typeof candidate === 'object' && candidate !== null && typeof (candidate as { msgid?: unknown }).msgid === 'string'
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof (candidate as { msgid?: unknown }).msgid === 'string'
       ? (candidate as { msgid: string }).msgid
       : undefined;
   if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
@@ -49,7 +52,11 @@ export function searchableText(record: WeComMessage): string {
   return '';
 }
 
-export function toArchivedMessage(corpId: string, record: WeComMessage, receivedAt: number): ArchivedMessageV1 {
+export function toArchivedMessage(
+  corpId: string,
+  record: WeComMessage,
+  receivedAt: number,
+): ArchivedMessageV1 {
   const archived: ArchivedMessageV1 = {
     schema: 'cz.msg.v1',
     id: messageArchiveId(corpId, record.msgid),

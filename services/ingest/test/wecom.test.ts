@@ -35,8 +35,15 @@ const textMessage = (msgid: string, content: string, extra: Record<string, unkno
 });
 
 /** Reads back what reached cz.msg.v1 for one corp, opening each sealed value. */
-async function readTopicForCorp(corpId: string, expected: number): Promise<{ raw: Buffer; archived: ArchivedMessageV1 }[]> {
-  const kafka = new Kafka({ clientId: 'cz-test-reader', brokers: kafkaConfig('x').brokers, logLevel: logLevel.NOTHING });
+async function readTopicForCorp(
+  corpId: string,
+  expected: number,
+): Promise<{ raw: Buffer; archived: ArchivedMessageV1 }[]> {
+  const kafka = new Kafka({
+    clientId: 'cz-test-reader',
+    brokers: kafkaConfig('x').brokers,
+    logLevel: logLevel.NOTHING,
+  });
   const consumer = kafka.consumer({ groupId: `cz-test-${corpId}` });
   const found: { raw: Buffer; archived: ArchivedMessageV1 }[] = [];
   await consumer.connect();
@@ -44,11 +51,18 @@ async function readTopicForCorp(corpId: string, expected: number): Promise<{ raw
   await consumer.run({
     eachMessage: async ({ message }) => {
       if (message.headers?.[KafkaHeaders.corpId]?.toString() !== corpId || !message.value) return;
-      found.push({ raw: message.value, archived: JSON.parse((await openBuffer(message.value, keys)).toString()) as ArchivedMessageV1 });
+      found.push({
+        raw: message.value,
+        archived: JSON.parse((await openBuffer(message.value, keys)).toString()) as ArchivedMessageV1,
+      });
     },
   });
   try {
-    await eventually(`${expected} records of ${corpId} on ${Topics.messages}`, async () => (found.length >= expected ? true : undefined), 30000);
+    await eventually(
+      `${expected} records of ${corpId} on ${Topics.messages}`,
+      async () => (found.length >= expected ? true : undefined),
+      30000,
+    );
     // a little longer, to catch anything written twice
     await new Promise((resolve) => setTimeout(resolve, 500));
     return found;
@@ -76,7 +90,10 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     });
     assert.equal(res.statusCode, 202, res.body);
     const body = res.json<IngestBatchReply>();
-    assert.deepEqual(body.accepted.map((a) => a.msgid), ['m-1', 'm-2']);
+    assert.deepEqual(
+      body.accepted.map((a) => a.msgid),
+      ['m-1', 'm-2'],
+    );
     assert.equal(body.rejected.length, 0);
     assert.match(body.accepted[0]!.id, /^[0-9a-f]{32}$/);
 
@@ -112,7 +129,14 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
         corpId,
         messages: [
           textMessage('ok-1', '第一条'),
-          { msgid: 'no-from', action: 'send', tolist: ['a'], msgtime: 1, msgtype: 'text', text: { content: 'x' } },
+          {
+            msgid: 'no-from',
+            action: 'send',
+            tolist: ['a'],
+            msgtime: 1,
+            msgtype: 'text',
+            text: { content: 'x' },
+          },
           textMessage('bad-time', 'x', { msgtime: 'yesterday' }),
           textMessage('bad-text', 'x', { text: { content: 42 } }),
           'not an object',
@@ -123,10 +147,16 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     });
     assert.equal(res.statusCode, 400);
     const body = res.json<IngestBatchReply>();
-    assert.deepEqual(body.accepted.map((a) => a.msgid), ['ok-1', 'ok-2']);
+    assert.deepEqual(
+      body.accepted.map((a) => a.msgid),
+      ['ok-1', 'ok-2'],
+    );
     const byIndex = new Map(body.rejected.map((r) => [r.index, r]));
     assert.deepEqual([...byIndex.keys()], [1, 2, 3, 4, 5]);
-    assert.ok(byIndex.get(1)!.errors.some((e) => e.path === '/from'), JSON.stringify(byIndex.get(1)));
+    assert.ok(
+      byIndex.get(1)!.errors.some((e) => e.path === '/from'),
+      JSON.stringify(byIndex.get(1)),
+    );
     assert.equal(byIndex.get(1)!.msgid, 'no-from');
     assert.ok(byIndex.get(2)!.errors.some((e) => e.path === '/msgtime'));
     assert.ok(byIndex.get(3)!.errors.some((e) => e.path === '/text/content'));
@@ -134,12 +164,20 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     assert.ok(byIndex.get(5)!.errors.some((e) => e.path === '/msgtype'));
 
     const records = await readTopicForCorp(corpId, 2);
-    assert.deepEqual(records.map((r) => r.archived.msgid).sort(), ['ok-1', 'ok-2'], 'only the valid records reached Kafka');
+    assert.deepEqual(
+      records.map((r) => r.archived.msgid).sort(),
+      ['ok-1', 'ok-2'],
+      'only the valid records reached Kafka',
+    );
   });
 
   test('a batch of more than 1000 records is refused whole with 400', async () => {
     const messages = Array.from({ length: 1001 }, (_, i) => ({ msgid: `m${i}` }));
-    const res = await app.inject({ method: 'POST', url: '/v1/wecom/messages', payload: { corpId: uniqueCorp(), messages } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/wecom/messages',
+      payload: { corpId: uniqueCorp(), messages },
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(res.json<{ code: string }>().code, 'validation_failed');
     assert.match(res.json<{ message: string }>().message, /1000/);

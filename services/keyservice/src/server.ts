@@ -3,4 +3,9 @@ import { ServicePorts, httpConfig, startService } from '@cz/common';
 import app from './app';
 
 assertNationalCryptoAvailable();
-await startService({ service: 'keyservice', http: httpConfig('keyservice', ServicePorts.keyservice), plugin: app, pluginOptions: {} });
+await startService({
+  service: 'keyservice',
+  http: httpConfig('keyservice', ServicePorts.keyservice),
+  plugin: app,
+  pluginOptions: {},
+});

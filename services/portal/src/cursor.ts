@@ -26,10 +26,18 @@ export class CursorCodec {
     const expected = Buffer.from(this.sign(body), 'base64url');
     const given = Buffer.from(signature, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw badRequest('bad_cursor', 'cursor signature does not match: it was altered or issued by another system');
+      throw badRequest(
+        'bad_cursor',
+        'cursor signature does not match: it was altered or issued by another system',
+      );
     }
-    const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown; f?: unknown };
-    if (typeof parsed.t !== 'number' || typeof parsed.id !== 'string') throw badRequest('bad_cursor', 'cursor is malformed');
+    const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
+      t?: unknown;
+      id?: unknown;
+      f?: unknown;
+    };
+    if (typeof parsed.t !== 'number' || typeof parsed.id !== 'string')
+      throw badRequest('bad_cursor', 'cursor is malformed');
     if (parsed.f !== filterFingerprint) throw badRequest('bad_cursor', 'cursor belongs to a different query');
     return { t: parsed.t, id: parsed.id };
   }

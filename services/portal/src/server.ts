@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { assertNationalCryptoAvailable, hkdfSm3 } from '@cz/common/crypto';
-import { ServicePorts, databaseConfig, envString, httpConfig, keyProviderFromEnv, startService } from '@cz/common';
+import {
+  ServicePorts,
+  databaseConfig,
+  envString,
+  httpConfig,
+  keyProviderFromEnv,
+  startService,
+} from '@cz/common';
 import app from './app';
 
 assertNationalCryptoAvailable();

@@ -53,8 +53,14 @@ interface UserRow {
   disabled: number;
 }
 
-export async function findActiveUser(db: DataSource, username: string): Promise<(CurrentUser & { passwordHash: string }) | undefined> {
-  const rows: UserRow[] = await db.query('SELECT username, display_name, roles, password_hash, disabled FROM portal_user WHERE username = ?', [username]);
+export async function findActiveUser(
+  db: DataSource,
+  username: string,
+): Promise<(CurrentUser & { passwordHash: string }) | undefined> {
+  const rows: UserRow[] = await db.query(
+    'SELECT username, display_name, roles, password_hash, disabled FROM portal_user WHERE username = ?',
+    [username],
+  );
   const row = rows[0];
   if (!row || row.disabled) return undefined;
   return {

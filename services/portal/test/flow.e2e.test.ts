@@ -18,7 +18,13 @@ describe('walking skeleton on the running stack', () => {
   let connection: mysql.Connection;
   before(async () => {
     const config = databaseConfig();
-    connection = await mysql.createConnection({ host: config.host, port: config.port, user: config.user, password: config.password, database: config.database });
+    connection = await mysql.createConnection({
+      host: config.host,
+      port: config.port,
+      user: config.user,
+      password: config.password,
+      database: config.database,
+    });
   });
   after(async () => {
     await connection.end();
@@ -36,8 +42,24 @@ describe('walking skeleton on the running stack', () => {
       body: JSON.stringify({
         corpId,
         messages: [
-          { msgid: 'flow-1', action: 'send', from: employee, tolist: ['wmFlowCustomer'], msgtime: now - 60000, msgtype: 'text', text: { content: body } },
-          { msgid: 'flow-2', action: 'send', from: 'wmFlowCustomer', tolist: [employee], msgtime: now - 30000, msgtype: 'text', text: { content: '真的保本吗？' } },
+          {
+            msgid: 'flow-1',
+            action: 'send',
+            from: employee,
+            tolist: ['wmFlowCustomer'],
+            msgtime: now - 60000,
+            msgtype: 'text',
+            text: { content: body },
+          },
+          {
+            msgid: 'flow-2',
+            action: 'send',
+            from: 'wmFlowCustomer',
+            tolist: [employee],
+            msgtime: now - 30000,
+            msgtype: 'text',
+            text: { content: '真的保本吗？' },
+          },
         ],
       }),
     });
@@ -56,11 +78,16 @@ describe('walking skeleton on the running stack', () => {
     const from = new Date(now - 3600000).toISOString();
     const to = new Date(now + 60000).toISOString();
     const page = await eventually('both messages visible in the portal', async () => {
-      const res = await fetch(`${PORTAL}/v1/messages?employee=${employee}&from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${PORTAL}/v1/messages?employee=${employee}&from=${from}&to=${to}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const json = (await res.json()) as MessageListReply;
       return json.items.length === 2 ? json : undefined;
     });
-    assert.deepEqual(page.items.map((i) => i.msgid), ['flow-2', 'flow-1']);
+    assert.deepEqual(
+      page.items.map((i) => i.msgid),
+      ['flow-2', 'flow-1'],
+    );
     const shown = page.items[1]!;
     assert.equal(shown.id, accepted[0]!.id);
     assert.equal(shown.text, body.replace(phone, `${phone.slice(0, 3)}****${phone.slice(-4)}`));
@@ -74,7 +101,10 @@ describe('walking skeleton on the running stack', () => {
       for (const [column, value] of Object.entries(row)) {
         const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
         for (const needle of [phone, '保本保息', '真的保本']) {
-          assert.ok(!bytes.includes(Buffer.from(needle)), `plaintext "${needle}" in column message.${column}`);
+          assert.ok(
+            !bytes.includes(Buffer.from(needle)),
+            `plaintext "${needle}" in column message.${column}`,
+          );
         }
       }
     }

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import type { DataSource } from 'typeorm';
 import type { ArchivedMessageV1, LoginReply, MessageListReply } from '@cz/contracts';
-import { conversationIdOf, createDataSource, createServer, keyProviderFromEnv, messageArchiveId, MAIN_MIGRATIONS_TABLE, mainMigrations } from '@cz/common';
+import {
+  conversationIdOf,
+  createDataSource,
+  createServer,
+  keyProviderFromEnv,
+  messageArchiveId,
+  MAIN_MIGRATIONS_TABLE,
+  mainMigrations,
+} from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import { createTestDatabase, loadStackEnv, type TestDatabase } from '../../common/test/support';
 import { storeMessages } from '../../archiver/src/store';
@@ -14,9 +23,10 @@ loadStackEnv();
 const keys = keyProviderFromEnv();
 const corpId = 'portalcorp';
 
-async function archive(db: TestDatabase, items: { msgid: string; from: string; to: string; minute: number; text: string }[]) {
-  const dataSource = createDataSource({ config: db.config, migrationsTableName: MAIN_MIGRATIONS_TABLE, migrations: mainMigrations });
-  await dataSource.initialize();
+async function archive(
+  dataSource: DataSource,
+  items: { msgid: string; from: string; to: string; minute: number; text: string }[],
+) {
   const rows = [];
   for (const item of items) {
     const message: ArchivedMessageV1 = {
@@ -39,51 +49,92 @@ async function archive(db: TestDatabase, items: { msgid: string; from: string; t
     rows.push({ message, sealedRecord: sealed, kekId: header.kekId, kekVersion: header.kekVersion });
   }
   await storeMessages(dataSource, rows);
-  await dataSource.destroy();
 }
 
 describe('portal API (real MariaDB)', () => {
   let db: TestDatabase;
   let app: ReturnType<typeof createServer>;
   let token: string;
+  let dataSource: ReturnType<typeof createDataSource>;
 
   before(async () => {
     db = await createTestDatabase();
+    dataSource = createDataSource({
+      config: db.config,
+      migrationsTableName: MAIN_MIGRATIONS_TABLE,
+      migrations: mainMigrations,
+    });
+    await dataSource.initialize();
     app = createServer('portal', { logger: false });
     await app.register(portal, { database: db.config, keys, cursorKey: randomBytes(32) });
     await app.ready();
-    await upsertUser(app.db, { username: 'auditor', displayName: '审计员 张敏', roles: ['auditor'], password: 'Auditor#2026' });
-    await upsertUser(app.db, { username: 'keeper', displayName: '密钥管理员', roles: ['security_officer'], password: 'Keeper#2026' });
-    await archive(db, [
-      { msgid: 'p1', from: 'zhaolei', to: 'wmA', minute: 1, text: '您好，我的电话是 138-1234-5678，卡号 6222 0212 3456 7890 123' },
+    await upsertUser(dataSource, {
+      username: 'auditor',
+      displayName: '审计员 张敏',
+      roles: ['auditor'],
+      password: 'Auditor#2026',
+    });
+    await upsertUser(dataSource, {
+      username: 'keeper',
+      displayName: '密钥管理员',
+      roles: ['security_officer'],
+      password: 'Keeper#2026',
+    });
+    await archive(dataSource, [
+      {
+        msgid: 'p1',
+        from: 'zhaolei',
+        to: 'wmA',
+        minute: 1,
+        text: '您好，我的电话是 138-1234-5678，卡号 6222 0212 3456 7890 123',
+      },
       { msgid: 'p2', from: 'wmA', to: 'zhaolei', minute: 2, text: '这个产品保本吗？' },
       { msgid: 'p3', from: 'sunli', to: 'wmB', minute: 3, text: '稳赚不赔，放心' },
       { msgid: 'p4', from: 'zhaolei', to: 'wmC', minute: 4, text: '身份证 11010119900307123X 已收到' },
       { msgid: 'p5', from: 'zhaolei', to: 'wmA', minute: 5, text: '+86 13987654321 是我的备用号' },
     ]);
-    const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'auditor', password: 'Auditor#2026' } });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'auditor', password: 'Auditor#2026' },
+    });
     assert.equal(login.statusCode, 200, login.body);
     token = login.json<LoginReply>().token;
   });
   after(async () => {
     await app.close();
+    await dataSource.destroy();
     await db.drop();
   });
 
   const list = (query: string, auth = token) =>
-    app.inject({ method: 'GET', url: `/v1/messages${query}`, headers: auth ? { authorization: `Bearer ${auth}` } : {} });
+    app.inject({
+      method: 'GET',
+      url: `/v1/messages${query}`,
+      headers: auth ? { authorization: `Bearer ${auth}` } : {},
+    });
 
   test('wrong password is 401 and the attempt is audited', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'auditor', password: 'nope' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'auditor', password: 'nope' },
+    });
     assert.equal(res.statusCode, 401);
-    const events = await db.query<{ action: string }>("SELECT action FROM audit_event WHERE action = 'auth.login_failed'");
+    const events = await db.query<{ action: string }>(
+      "SELECT action FROM audit_event WHERE action = 'auth.login_failed'",
+    );
     assert.ok(events.length >= 1);
   });
 
   test('no token or a forged token is 401; a role without archive access is 403', async () => {
     assert.equal((await list('', '')).statusCode, 401);
     assert.equal((await list('', 'A'.repeat(43))).statusCode, 401);
-    const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'keeper', password: 'Keeper#2026' } });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'keeper', password: 'Keeper#2026' },
+    });
     assert.equal((await list('', login.json<LoginReply>().token)).statusCode, 403);
   });
 
@@ -91,7 +142,10 @@ describe('portal API (real MariaDB)', () => {
     const res = await list('');
     assert.equal(res.statusCode, 200, res.body);
     const { items } = res.json<MessageListReply>();
-    assert.deepEqual(items.map((i) => i.msgid), ['p5', 'p4', 'p3', 'p2', 'p1']);
+    assert.deepEqual(
+      items.map((i) => i.msgid),
+      ['p5', 'p4', 'p3', 'p2', 'p1'],
+    );
     const text = new Map(items.map((i) => [i.msgid, i.text]));
     assert.equal(text.get('p1'), '您好，我的电话是 138****5678，卡号 6222 **** **** 0123');
     assert.equal(text.get('p4'), '身份证 110101***********X 已收到');
@@ -103,14 +157,29 @@ describe('portal API (real MariaDB)', () => {
   test('employee filter matches sender or recipient; time range bounds; keyset pages are complete', async () => {
     const res = await list('?employee=zhaolei&limit=2');
     const first = res.json<MessageListReply>();
-    assert.deepEqual(first.items.map((i) => i.msgid), ['p5', 'p4']);
+    assert.deepEqual(
+      first.items.map((i) => i.msgid),
+      ['p5', 'p4'],
+    );
     assert.ok(first.nextCursor);
-    const second = (await list(`?employee=zhaolei&limit=2&cursor=${encodeURIComponent(first.nextCursor!)}`)).json<MessageListReply>();
-    assert.deepEqual(second.items.map((i) => i.msgid), ['p2', 'p1']);
+    const second = (
+      await list(`?employee=zhaolei&limit=2&cursor=${encodeURIComponent(first.nextCursor!)}`)
+    ).json<MessageListReply>();
+    assert.deepEqual(
+      second.items.map((i) => i.msgid),
+      ['p2', 'p1'],
+    );
     assert.equal(second.nextCursor, null);
 
-    const ranged = (await list(`?from=${new Date(Date.UTC(2026, 10, 1, 9, 2)).toISOString()}&to=${new Date(Date.UTC(2026, 10, 1, 9, 4)).toISOString()}`)).json<MessageListReply>();
-    assert.deepEqual(ranged.items.map((i) => i.msgid), ['p3', 'p2']);
+    const ranged = (
+      await list(
+        `?from=${new Date(Date.UTC(2026, 10, 1, 9, 2)).toISOString()}&to=${new Date(Date.UTC(2026, 10, 1, 9, 4)).toISOString()}`,
+      )
+    ).json<MessageListReply>();
+    assert.deepEqual(
+      ranged.items.map((i) => i.msgid),
+      ['p3', 'p2'],
+    );
   });
 
   test('a tampered cursor, a cursor from another query and a reversed range are 400', async () => {
@@ -132,18 +201,27 @@ describe('portal API (real MariaDB)', () => {
   });
 
   test('every read is in the audit trail, and the trail is an intact SM3 chain', async () => {
-    const before = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_event WHERE action = 'message.list'");
+    const before = await db.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM audit_event WHERE action = 'message.list'",
+    );
     await list('?employee=sunli');
-    const events = await db.query<{ actor: string; target: string; detail: string }>(
+    const events = await db.query<{ actor: string; target: string; detail: string | { ids: string[] } }>(
       "SELECT actor, target, detail FROM audit_event WHERE action = 'message.list' ORDER BY seq DESC LIMIT 1",
     );
-    const after = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_event WHERE action = 'message.list'");
+    const after = await db.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM audit_event WHERE action = 'message.list'",
+    );
     assert.equal(Number(after[0]!.n), Number(before[0]!.n) + 1);
     assert.equal(events[0]!.actor, 'auditor');
     assert.equal(events[0]!.target, 'employee:sunli');
-    assert.deepEqual(JSON.parse(events[0]!.detail).ids, [messageArchiveId(corpId, 'p3')]);
-    assert.equal(await verifyAuditChain(app.db), null);
-    await db.query("UPDATE audit_event SET actor = 'someone-else' WHERE action = 'message.list' ORDER BY seq DESC LIMIT 1");
-    assert.notEqual(await verifyAuditChain(app.db), null, 'an edited event breaks the chain');
+    const detail = events[0]!.detail;
+    assert.deepEqual((typeof detail === 'string' ? (JSON.parse(detail) as { ids: string[] }) : detail).ids, [
+      messageArchiveId(corpId, 'p3'),
+    ]);
+    assert.equal(await verifyAuditChain(dataSource), null);
+    await db.query(
+      "UPDATE audit_event SET actor = 'someone-else' WHERE action = 'message.list' ORDER BY seq DESC LIMIT 1",
+    );
+    assert.notEqual(await verifyAuditChain(dataSource), null, 'an edited event breaks the chain');
   });
 });

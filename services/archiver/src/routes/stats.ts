@@ -8,7 +8,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         response: {
-          200: Type.Object({ batches: Type.Integer(), stored: Type.Integer(), duplicates: Type.Integer(), deadLettered: Type.Integer() }),
+          200: Type.Object({
+            batches: Type.Integer(),
+            stored: Type.Integer(),
+            duplicates: Type.Integer(),
+            deadLettered: Type.Integer(),
+          }),
         },
       },
     },

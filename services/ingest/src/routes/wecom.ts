@@ -35,7 +35,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       for (const [index, candidate] of messages.entries()) {
         const result = validateRecord(candidate);
         if (!result.ok) {
-          rejected.push(result.msgid === undefined ? { index, errors: result.errors } : { index, msgid: result.msgid, errors: result.errors });
+          rejected.push(
+            result.msgid === undefined
+              ? { index, errors: result.errors }
+              : { index, msgid: result.msgid, errors: result.errors },
+          );
           continue;
         }
         const archived = toArchivedMessage(corpId, result.record, receivedAt);
@@ -58,11 +62,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           request.log.warn({ err, records: outgoing.length }, 'kafka send failed');
           return reply.code(503).send({
             code: 'kafka_unavailable',
-            message: 'the message bus did not acknowledge the batch; nothing from this request was accepted, retry later',
+            message:
+              'the message bus did not acknowledge the batch; nothing from this request was accepted, retry later',
           });
         }
       }
-      request.log.info({ corpId, accepted: accepted.length, rejected: rejected.length }, 'wecom batch ingested');
+      request.log.info(
+        { corpId, accepted: accepted.length, rejected: rejected.length },
+        'wecom batch ingested',
+      );
       return reply.code(rejected.length > 0 ? 400 : 202).send({ accepted, rejected });
     },
   );

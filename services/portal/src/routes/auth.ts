@@ -15,11 +15,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const user = await findActiveUser(app.db, username);
       const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
       if (!user || !valid) {
-        await appendAudit(app.db, { actor: username, action: 'auth.login_failed', target: 'portal', detail: { ip: request.ip } });
+        await appendAudit(app.db, {
+          actor: username,
+          action: 'auth.login_failed',
+          target: 'portal',
+          detail: { ip: request.ip },
+        });
         throw unauthorized('wrong username or password');
       }
       const session = await app.sessions.create(user.username);
-      await appendAudit(app.db, { actor: user.username, action: 'auth.login', target: 'portal', detail: { ip: request.ip } });
+      await appendAudit(app.db, {
+        actor: user.username,
+        action: 'auth.login',
+        target: 'portal',
+        detail: { ip: request.ip },
+      });
       return {
         token: session.token,
         expiresAt: session.expiresAt.toISOString(),
@@ -28,10 +38,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/v1/auth/me', { preHandler: app.requireUser(), schema: { response: { 200: CurrentUser, 401: ErrorReply } } }, async (request) => {
-    if (!request.user) throw unauthorized();
-    return request.user;
-  });
+  app.get(
+    '/v1/auth/me',
+    { preHandler: app.requireUser(), schema: { response: { 200: CurrentUser, 401: ErrorReply } } },
+    async (request) => {
+      if (!request.user) throw unauthorized();
+      return request.user;
+    },
+  );
 
   app.post('/v1/auth/logout', { preHandler: app.requireUser() }, async (request, reply) => {
     if (request.sessionToken) await app.sessions.revoke(request.sessionToken);

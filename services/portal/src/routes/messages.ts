@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorReply, MessageListQuery, MessageListReply, type ArchivedMessageV1, type MessageView } from '@cz/contracts';
+import {
+  ErrorReply,
+  MessageListQuery,
+  MessageListReply,
+  type ArchivedMessageV1,
+  type MessageView,
+} from '@cz/contracts';
 import { badRequest, maskPersonalData } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import { appendAudit } from '../audit';
@@ -18,22 +24,30 @@ interface MessageRow {
   sealed_record: Buffer;
 }
 
-const COLUMNS = 'm.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime, m.sealed_record';
+const COLUMNS =
+  'm.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime, m.sealed_record';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/messages',
     {
       preHandler: app.requireUser('auditor', 'risk_officer', 'admin'),
-      schema: { querystring: MessageListQuery, response: { 200: MessageListReply, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply } },
+      schema: {
+        querystring: MessageListQuery,
+        response: { 200: MessageListReply, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply },
+      },
     },
     async (request) => {
       const { employee, from, to, cursor } = request.query;
       const limit = request.query.limit ?? 50;
       const fromDate = from ? new Date(from) : undefined;
       const toDate = to ? new Date(to) : undefined;
-      if (fromDate && toDate && fromDate >= toDate) throw badRequest('bad_range', '`from` must be earlier than `to`');
-      const fingerprint = createHash('sm3').update(JSON.stringify([employee ?? null, from ?? null, to ?? null])).digest('hex').slice(0, 16);
+      if (fromDate && toDate && fromDate >= toDate)
+        throw badRequest('bad_range', '`from` must be earlier than `to`');
+      const fingerprint = createHash('sm3')
+        .update(JSON.stringify([employee ?? null, from ?? null, to ?? null]))
+        .digest('hex')
+        .slice(0, 16);
       const position = cursor ? app.cursors.decode(cursor, fingerprint) : undefined;
 
       // Keyset on (msgtime desc, id desc). An employee matches as sender or recipient; the UNION
@@ -76,7 +90,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
       const items: MessageView[] = [];
       for (const row of page) {
-        const record = JSON.parse((await openBuffer(row.sealed_record, app.keys)).toString('utf8')) as ArchivedMessageV1;
+        const record = JSON.parse(
+          (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
+        ) as ArchivedMessageV1;
         items.push({
           id: row.id,
           corpId: row.corp_id,
@@ -92,14 +108,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         });
       }
       const last = page[page.length - 1];
-      const nextCursor = rows.length > limit && last ? app.cursors.encode({ t: new Date(last.msgtime).getTime(), id: last.id }, fingerprint) : null;
+      const nextCursor =
+        rows.length > limit && last
+          ? app.cursors.encode({ t: new Date(last.msgtime).getTime(), id: last.id }, fingerprint)
+          : null;
 
       // Every read of archived content by a person is recorded, with what was shown.
       await appendAudit(app.db, {
         actor: request.user?.username ?? 'unknown',
         action: 'message.list',
         target: employee ? `employee:${employee}` : 'messages',
-        detail: { filters: { employee: employee ?? null, from: from ?? null, to: to ?? null }, count: items.length, ids: items.map((i) => i.id) },
+        detail: {
+          filters: { employee: employee ?? null, from: from ?? null, to: to ?? null },
+          count: items.length,
+          ids: items.map((i) => i.id),
+        },
       });
       return { items, nextCursor };
     },

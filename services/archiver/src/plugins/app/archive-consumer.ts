@@ -1,6 +1,12 @@
 import fp from 'fastify-plugin';
 import { Topics } from '@cz/contracts';
-import { createKafka, ensureTopics, runBatchConsumer, type KafkaConfig, type RunningConsumer } from '@cz/common';
+import {
+  createKafka,
+  ensureTopics,
+  runBatchConsumer,
+  type KafkaConfig,
+  type RunningConsumer,
+} from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { decodeBatch } from '../../decode';
 import { storeMessages } from '../../store';

@@ -30,7 +30,11 @@ export default fp<KafkaPluginOptions>(
     let connected: Promise<Producer> | undefined;
 
     const connect = async (): Promise<Producer> => {
-      await ensureTopics(kafka, [{ topic: Topics.messages }, { topic: Topics.calls }, { topic: Topics.events }]);
+      await ensureTopics(kafka, [
+        { topic: Topics.messages },
+        { topic: Topics.calls },
+        { topic: Topics.events },
+      ]);
       const producer = createProducer(kafka);
       await producer.connect();
       return producer;
@@ -43,7 +47,10 @@ export default fp<KafkaPluginOptions>(
       } catch (err) {
         connected = undefined;
         app.log.warn({ err }, 'kafka unavailable');
-        throw unavailable('kafka_unavailable', 'the message bus is unavailable; nothing from this request was accepted, retry later');
+        throw unavailable(
+          'kafka_unavailable',
+          'the message bus is unavailable; nothing from this request was accepted, retry later',
+        );
       }
     });
 

@@ -36,12 +36,10 @@ export default fp<{ sessionTtlMinutes: number }>(
         const token = randomBytes(32).toString('base64url');
         const now = new Date();
         const expiresAt = new Date(now.getTime() + options.sessionTtlMinutes * 60000);
-        await app.db.query('INSERT INTO portal_session (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)', [
-          tokenHash(token),
-          username,
-          now,
-          expiresAt,
-        ]);
+        await app.db.query(
+          'INSERT INTO portal_session (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)',
+          [tokenHash(token), username, now, expiresAt],
+        );
         return { token, expiresAt };
       },
       revoke: async (token: string) => {

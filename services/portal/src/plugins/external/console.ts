@@ -13,11 +13,14 @@ export default fp<{ root: string | undefined }>(
       return;
     }
     await app.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
-    app.setNotFoundHandler((request, reply) => {
-      if (request.method === 'GET' && !request.url.startsWith('/v1/') && request.headers.accept?.includes('text/html')) {
-        return reply.sendFile('index.html');
+    // client-side routes (/messages, /login, ...) load the app; unknown API paths stay JSON 404s
+    app.get('/*', async (request, reply) => {
+      if (request.url.startsWith('/v1/')) {
+        return reply
+          .code(404)
+          .send({ code: 'not_found', message: `no route GET ${request.url.split('?')[0]}` });
       }
-      return reply.code(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+      return reply.type('text/html').sendFile('index.html');
     });
   },
   { name: 'cz-console' },
