@@ -16,9 +16,13 @@ const MIN_INDEX_KEY_BYTES = 16;
 /** Derives a separate 32-byte index key per purpose (e.g. `chat-words`, `phone`) from a root or data key. */
 export function deriveIndexKey(masterOrDataKey: Buffer, purpose: string): Buffer {
   if (masterOrDataKey.length < MIN_INDEX_KEY_BYTES) {
-    throw new CryptoError('invalid_argument', `index key material must be at least ${MIN_INDEX_KEY_BYTES} bytes`);
+    throw new CryptoError(
+      'invalid_argument',
+      `index key material must be at least ${MIN_INDEX_KEY_BYTES} bytes`,
+    );
   }
-  if (purpose.length === 0) throw new CryptoError('invalid_argument', 'blind-index purpose must not be empty');
+  if (purpose.length === 0)
+    throw new CryptoError('invalid_argument', 'blind-index purpose must not be empty');
   return hkdfSm3(masterOrDataKey, INDEX_KEY_SALT, purpose, 32);
 }
 

@@ -68,18 +68,23 @@ export class LocalKeyProvider implements KeyProvider {
   private readonly keks = new Map<string, Buffer>();
 
   constructor(options: LocalKeyProviderOptions) {
-    if (options.masterKey.length !== 32) throw new CryptoError('invalid_argument', 'masterKey must be 32 bytes');
+    if (options.masterKey.length !== 32)
+      throw new CryptoError('invalid_argument', 'masterKey must be 32 bytes');
     const kekId = options.kekId ?? 'local';
     const longestId = `${kekId}/recording`;
     if (kekId.length === 0 || kekId.includes('/') || Buffer.byteLength(longestId) > MAX_KEK_ID_BYTES) {
-      throw new CryptoError('invalid_argument', `kekId must be non-empty, without '/', and short enough for ${MAX_KEK_ID_BYTES} bytes`);
+      throw new CryptoError(
+        'invalid_argument',
+        `kekId must be non-empty, without '/', and short enough for ${MAX_KEK_ID_BYTES} bytes`,
+      );
     }
     const versions = options.versions ?? 1;
     if (!Number.isInteger(versions) || versions < 1 || versions > 0xffffffff) {
       throw new CryptoError('invalid_argument', 'versions must be an integer ≥ 1');
     }
     const retired = new Set(options.retiredVersions ?? []);
-    if (retired.has(versions)) throw new CryptoError('invalid_argument', 'the newest KEK version cannot be retired');
+    if (retired.has(versions))
+      throw new CryptoError('invalid_argument', 'the newest KEK version cannot be retired');
     this.masterKey = Buffer.from(options.masterKey);
     this.kekId = kekId;
     this.newestVersion = versions;
@@ -91,7 +96,8 @@ export class LocalKeyProvider implements KeyProvider {
   }
 
   async newDataKey(dataClass: DataClass): Promise<{ plaintext: Buffer; wrapped: WrappedKey }> {
-    if (!isDataClass(dataClass)) throw new CryptoError('invalid_argument', `unknown data class ${String(dataClass)}`);
+    if (!isDataClass(dataClass))
+      throw new CryptoError('invalid_argument', `unknown data class ${String(dataClass)}`);
     const plaintext = randomBytes(SM4_KEY_BYTES);
     return { plaintext, wrapped: this.wrap(dataClass, this.newestVersion, plaintext) };
   }

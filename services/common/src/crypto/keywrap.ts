@@ -21,7 +21,10 @@ function xorCounterInto(a: Buffer, t: number): void {
 function checkLengths(kek: Buffer, data: Buffer, minBlocks: number): number {
   if (kek.length !== 16) throw new CryptoError('invalid_argument', 'key-wrap KEK must be 16 bytes');
   if (data.length % HALF !== 0 || data.length / HALF < minBlocks) {
-    throw new CryptoError('invalid_argument', `key-wrap input must be a multiple of 8 bytes, at least ${minBlocks * HALF}`);
+    throw new CryptoError(
+      'invalid_argument',
+      `key-wrap input must be a multiple of 8 bytes, at least ${minBlocks * HALF}`,
+    );
   }
   return data.length / HALF;
 }

@@ -12,14 +12,20 @@ export interface CryptoCapabilities {
 }
 
 function currentCapabilities(): CryptoCapabilities {
-  return { ciphers: getCiphers(), hashes: getHashes(), opensslVersion: process.versions.openssl ?? 'unknown' };
+  return {
+    ciphers: getCiphers(),
+    hashes: getHashes(),
+    opensslVersion: process.versions.openssl ?? 'unknown',
+  };
 }
 
 /**
  * Fails fast at service start-up when the linked OpenSSL lacks SM4/SM3 (e.g. a FIPS-only or
  * stripped build), naming exactly what is missing. `capabilities` is only for tests.
  */
-export function assertNationalCryptoAvailable(capabilities: CryptoCapabilities = currentCapabilities()): void {
+export function assertNationalCryptoAvailable(
+  capabilities: CryptoCapabilities = currentCapabilities(),
+): void {
   const ciphers = new Set(capabilities.ciphers.map((name) => name.toLowerCase()));
   const hashes = new Set(capabilities.hashes.map((name) => name.toLowerCase()));
   const missing = [
@@ -55,7 +61,9 @@ export function hkdfSm3(ikm: Buffer, salt: Buffer, info: string | Buffer, length
   if (!Number.isInteger(length) || length < 1 || length > 255 * SM3_DIGEST_BYTES) {
     throw new CryptoError('invalid_argument', `HKDF-SM3 output length must be 1..${255 * SM3_DIGEST_BYTES}`);
   }
-  return Buffer.from(hkdfSync('sm3', ikm, salt, typeof info === 'string' ? Buffer.from(info, 'utf8') : info, length));
+  return Buffer.from(
+    hkdfSync('sm3', ikm, salt, typeof info === 'string' ? Buffer.from(info, 'utf8') : info, length),
+  );
 }
 
 /** Constant-time comparison for MAC tags; different lengths are simply unequal. */

@@ -1,6 +1,14 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { CryptoError } from './errors';
-import { DATA_CLASS_CODES, dataClassFromCode, isDataClass, MAX_KEK_ID_BYTES, type DataClass, type KeyProvider, type WrappedKey } from './keys';
+import {
+  DATA_CLASS_CODES,
+  dataClassFromCode,
+  isDataClass,
+  MAX_KEK_ID_BYTES,
+  type DataClass,
+  type KeyProvider,
+  type WrappedKey,
+} from './keys';
 import { hkdfSm3, SM4_KEY_BYTES, tagsEqual } from './primitives';
 
 /*
@@ -82,7 +90,10 @@ export function wrappedKeyOf(header: SealedHeader): WrappedKey {
 
 export function checkSegmentSize(segmentSize: number): number {
   if (!Number.isInteger(segmentSize) || segmentSize < MIN_SEGMENT_SIZE || segmentSize > MAX_SEGMENT_SIZE) {
-    throw new CryptoError('invalid_argument', `segment size must be an integer in ${MIN_SEGMENT_SIZE}..${MAX_SEGMENT_SIZE}`);
+    throw new CryptoError(
+      'invalid_argument',
+      `segment size must be an integer in ${MIN_SEGMENT_SIZE}..${MAX_SEGMENT_SIZE}`,
+    );
   }
   return segmentSize;
 }
@@ -158,7 +169,8 @@ export function tryParseSealedHeader(buf: Buffer): ParsedSealedHeader | null {
     throw new CryptoError('malformed_header', `wrapped key length ${wrappedLength} out of range`);
   }
   at += 6;
-  const headerLength = at + wrappedLength + SEALED_SALT_BYTES + SEALED_NONCE_PREFIX_BYTES + 4 + SEALED_TAG_BYTES;
+  const headerLength =
+    at + wrappedLength + SEALED_SALT_BYTES + SEALED_NONCE_PREFIX_BYTES + 4 + SEALED_TAG_BYTES;
   if (buf.length < headerLength) return null;
   const wrappedKey = Buffer.from(buf.subarray(at, (at += wrappedLength)));
   const salt = Buffer.from(buf.subarray(at, (at += SEALED_SALT_BYTES)));
@@ -169,15 +181,33 @@ export function tryParseSealedHeader(buf: Buffer): ParsedSealedHeader | null {
   }
   at += 4;
   const headerMac = Buffer.from(buf.subarray(at, at + SEALED_TAG_BYTES));
-  return { version, suite, dataClass, kekId, kekVersion, wrappedKey, salt, noncePrefix, segmentSize, headerMac, headerLength };
+  return {
+    version,
+    suite,
+    dataClass,
+    kekId,
+    kekVersion,
+    wrappedKey,
+    salt,
+    noncePrefix,
+    segmentSize,
+    headerMac,
+    headerLength,
+  };
 }
 
 function unsupportedVersion(version: number): CryptoError {
-  return new CryptoError('unsupported_version', `sealed format version ${version} (this build reads ${SEALED_FORMAT_VERSION})`);
+  return new CryptoError(
+    'unsupported_version',
+    `sealed format version ${version} (this build reads ${SEALED_FORMAT_VERSION})`,
+  );
 }
 
 function unsupportedSuite(suite: number): CryptoError {
-  return new CryptoError('unsupported_suite', `cipher suite ${suite} (this build knows ${SUITE_SM4CTR_HMACSM3})`);
+  return new CryptoError(
+    'unsupported_suite',
+    `cipher suite ${suite} (this build knows ${SUITE_SM4CTR_HMACSM3})`,
+  );
 }
 
 /**
@@ -208,7 +238,8 @@ export class SegmentCrypto {
   private readonly macPrefix = Buffer.alloc(SEGMENT_AD_BYTES);
 
   constructor(dataKey: Buffer, salt: Buffer, noncePrefix: Buffer) {
-    if (dataKey.length !== SM4_KEY_BYTES) throw new CryptoError('unwrap_failed', `data key must be ${SM4_KEY_BYTES} bytes`);
+    if (dataKey.length !== SM4_KEY_BYTES)
+      throw new CryptoError('unwrap_failed', `data key must be ${SM4_KEY_BYTES} bytes`);
     this.encKey = hkdfSm3(dataKey, salt, ENC_INFO, SM4_KEY_BYTES);
     this.macKey = hkdfSm3(dataKey, salt, MAC_INFO, 32);
     noncePrefix.copy(this.iv, 0);
@@ -230,7 +261,9 @@ export class SegmentCrypto {
   /** Verifies the tag of `segment` (ciphertext ‖ tag) and only then decrypts. */
   open(index: number, last: boolean, segment: Buffer): Buffer {
     if (!this.verify(index, last, segment)) throw this.diagnose(index, last, segment);
-    return createDecipheriv('sm4-ctr', this.encKey, this.iv).update(segment.subarray(0, segment.length - SEALED_TAG_BYTES));
+    return createDecipheriv('sm4-ctr', this.encKey, this.iv).update(
+      segment.subarray(0, segment.length - SEALED_TAG_BYTES),
+    );
   }
 
   private verify(index: number, last: boolean, segment: Buffer): boolean {
@@ -245,7 +278,8 @@ export class SegmentCrypto {
    * non-final segment ('truncated') and data after the final one ('trailing_data') from tampering.
    */
   private diagnose(index: number, last: boolean, segment: Buffer): CryptoError {
-    if (segment.length < SEALED_TAG_BYTES) return new CryptoError('truncated', `segment ${index} is shorter than its tag`);
+    if (segment.length < SEALED_TAG_BYTES)
+      return new CryptoError('truncated', `segment ${index} is shorter than its tag`);
     if (this.verify(index, !last, segment)) {
       return last
         ? new CryptoError('truncated', `object ends after segment ${index}, which is not the final segment`)
@@ -265,7 +299,11 @@ export class SegmentCrypto {
   }
 
   private tag(ciphertext: Buffer): Buffer {
-    return createHmac('sm3', this.macKey).update(this.macPrefix).update(ciphertext).digest().subarray(0, SEALED_TAG_BYTES);
+    return createHmac('sm3', this.macKey)
+      .update(this.macPrefix)
+      .update(ciphertext)
+      .digest()
+      .subarray(0, SEALED_TAG_BYTES);
   }
 }
 
@@ -279,8 +317,13 @@ export interface NewSealedObject {
  * Fetches a fresh data key and builds the header of a new object. Data keys handed over by the
  * KeyProvider are never written to (a provider may cache them); only derived keys are kept.
  */
-export async function beginSealedObject(keys: KeyProvider, dataClass: DataClass, options: SealOptions = {}): Promise<NewSealedObject> {
-  if (!isDataClass(dataClass)) throw new CryptoError('invalid_argument', `unknown data class ${String(dataClass)}`);
+export async function beginSealedObject(
+  keys: KeyProvider,
+  dataClass: DataClass,
+  options: SealOptions = {},
+): Promise<NewSealedObject> {
+  if (!isDataClass(dataClass))
+    throw new CryptoError('invalid_argument', `unknown data class ${String(dataClass)}`);
   const segmentSize = checkSegmentSize(options.segmentSize ?? DEFAULT_SEGMENT_SIZE);
   const { plaintext: dataKey, wrapped } = await keys.newDataKey(dataClass);
   const salt = randomBytes(SEALED_SALT_BYTES);
@@ -312,7 +355,11 @@ export async function openSealedHeader(sealed: Buffer, keys: KeyProvider): Promi
   return openParsedHeader(header, sealed.subarray(0, header.headerLength), keys);
 }
 
-export async function openParsedHeader(header: ParsedSealedHeader, headerBytes: Buffer, keys: KeyProvider): Promise<OpenedSealedHeader> {
+export async function openParsedHeader(
+  header: ParsedSealedHeader,
+  headerBytes: Buffer,
+  keys: KeyProvider,
+): Promise<OpenedSealedHeader> {
   const dataKey = await keys.unwrapDataKey(wrappedKeyOf(header));
   const segments = new SegmentCrypto(dataKey, header.salt, header.noncePrefix);
   const body = headerBytes.subarray(0, header.headerLength - SEALED_TAG_BYTES);
@@ -326,7 +373,12 @@ export async function openParsedHeader(header: ParsedSealedHeader, headerBytes: 
  * Verifies and decrypts one segment (`ciphertext ‖ tag`, as located by `segmentSpan`). `last`
  * must say whether it is the object's final segment (from `sealedLayout`).
  */
-export function openSegment(opened: OpenedSealedHeader, index: number, last: boolean, segment: Buffer): Buffer {
+export function openSegment(
+  opened: OpenedSealedHeader,
+  index: number,
+  last: boolean,
+  segment: Buffer,
+): Buffer {
   return opened.segments.open(index, last, segment);
 }
 
@@ -343,7 +395,8 @@ export async function rewrapSealedHeader(
   const { header } = await openSealedHeader(sealed, keys);
   const oldKey = await keys.unwrapDataKey(wrappedKeyOf(header));
   const newKey = await keys.unwrapDataKey(rewrapped);
-  if (!tagsEqual(oldKey, newKey)) throw new CryptoError('unwrap_failed', 'the rewrapped key is not the data key of this object');
+  if (!tagsEqual(oldKey, newKey))
+    throw new CryptoError('unwrap_failed', 'the rewrapped key is not the data key of this object');
   const segments = new SegmentCrypto(newKey, header.salt, header.noncePrefix);
   const body = encodeHeaderBody({
     ...header,
@@ -358,7 +411,8 @@ export async function rewrapSealedHeader(
 // Sizes and layout (for storage sizing and Range reads)
 
 function checkSize(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new CryptoError('invalid_argument', `${name} must be a non-negative integer`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new CryptoError('invalid_argument', `${name} must be a non-negative integer`);
 }
 
 export function segmentCountFor(plaintextSize: number, segmentSize: number): number {
@@ -367,7 +421,11 @@ export function segmentCountFor(plaintextSize: number, segmentSize: number): num
 }
 
 export function sealedSize(plaintextSize: number, headerLength: number, segmentSize: number): number {
-  return headerLength + plaintextSize + segmentCountFor(plaintextSize, checkSegmentSize(segmentSize)) * SEALED_TAG_BYTES;
+  return (
+    headerLength +
+    plaintextSize +
+    segmentCountFor(plaintextSize, checkSegmentSize(segmentSize)) * SEALED_TAG_BYTES
+  );
 }
 
 /** Inverse of `sealedSize`, e.g. from an object store's Content-Length; throws if no plaintext size fits. */
@@ -379,7 +437,10 @@ export function plaintextSizeOf(sealedTotal: number, headerLength: number, segme
   const count = Math.max(1, Math.ceil(body / fullSegment));
   const plaintext = body - count * SEALED_TAG_BYTES;
   if (body < SEALED_TAG_BYTES || plaintext < 0 || (count > 1 && plaintext <= (count - 1) * segmentSize)) {
-    throw new CryptoError('truncated', `${sealedTotal} bytes is not the size of a sealed object with this header`);
+    throw new CryptoError(
+      'truncated',
+      `${sealedTotal} bytes is not the size of a sealed object with this header`,
+    );
   }
   return plaintext;
 }
@@ -414,7 +475,10 @@ export interface SealedRange {
   length: number;
 }
 
-export function sealedLayout(header: { headerLength: number; segmentSize: number }, plaintextSize: number): SealedLayout {
+export function sealedLayout(
+  header: { headerLength: number; segmentSize: number },
+  plaintextSize: number,
+): SealedLayout {
   const segmentSize = checkSegmentSize(header.segmentSize);
   const segmentCount = segmentCountFor(plaintextSize, segmentSize);
   return {
@@ -445,8 +509,17 @@ export function segmentSpan(layout: SealedLayout, index: number): SegmentSpan {
 
 /** Maps the plaintext range [start, end) (end exclusive; HTTP's `bytes=a-b` is [a, b+1)) to segments. */
 export function sealedRangeFor(layout: SealedLayout, start: number, end: number): SealedRange {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start || end > layout.plaintextSize) {
-    throw new CryptoError('invalid_argument', `range [${start}, ${end}) is not inside 0..${layout.plaintextSize}`);
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(end) ||
+    start < 0 ||
+    end <= start ||
+    end > layout.plaintextSize
+  ) {
+    throw new CryptoError(
+      'invalid_argument',
+      `range [${start}, ${end}) is not inside 0..${layout.plaintextSize}`,
+    );
   }
   const firstSegment = Math.floor(start / layout.segmentSize);
   const lastSegment = Math.floor((end - 1) / layout.segmentSize);
@@ -461,15 +534,29 @@ export function sealedRangeFor(layout: SealedLayout, start: number, end: number)
 }
 
 /** Opens the sealed bytes [range.sealedStart, range.sealedEnd) fetched for `range` and returns exactly the requested plaintext. */
-export function openSealedRange(opened: OpenedSealedHeader, layout: SealedLayout, range: SealedRange, sealedBytes: Buffer): Buffer {
+export function openSealedRange(
+  opened: OpenedSealedHeader,
+  layout: SealedLayout,
+  range: SealedRange,
+  sealedBytes: Buffer,
+): Buffer {
   if (sealedBytes.length !== range.sealedEnd - range.sealedStart) {
-    throw new CryptoError('truncated', `expected ${range.sealedEnd - range.sealedStart} sealed bytes, got ${sealedBytes.length}`);
+    throw new CryptoError(
+      'truncated',
+      `expected ${range.sealedEnd - range.sealedStart} sealed bytes, got ${sealedBytes.length}`,
+    );
   }
   const parts: Buffer[] = [];
   for (let index = range.firstSegment; index <= range.lastSegment; index++) {
     const span = segmentSpan(layout, index);
     const from = span.sealedStart - range.sealedStart;
-    parts.push(opened.segments.open(index, span.last, sealedBytes.subarray(from, from + span.sealedEnd - span.sealedStart)));
+    parts.push(
+      opened.segments.open(
+        index,
+        span.last,
+        sealedBytes.subarray(from, from + span.sealedEnd - span.sealedStart),
+      ),
+    );
   }
   return Buffer.concat(parts).subarray(range.skip, range.skip + range.length);
 }
@@ -477,7 +564,12 @@ export function openSealedRange(opened: OpenedSealedHeader, layout: SealedLayout
 // ---------------------------------------------------------------------------------------------
 // Whole-buffer API (chat messages, Kafka values, database columns)
 
-export async function sealBuffer(plaintext: Buffer, keys: KeyProvider, dataClass: DataClass, opts: SealOptions = {}): Promise<Buffer> {
+export async function sealBuffer(
+  plaintext: Buffer,
+  keys: KeyProvider,
+  dataClass: DataClass,
+  opts: SealOptions = {},
+): Promise<Buffer> {
   const { header, segments, segmentSize } = await beginSealedObject(keys, dataClass, opts);
   const out = Buffer.allocUnsafe(sealedSize(plaintext.length, header.length, segmentSize));
   let at = header.copy(out, 0);
@@ -498,10 +590,17 @@ export async function openBuffer(sealed: Buffer, keys: KeyProvider): Promise<Buf
   const body = sealed.subarray(headerLength);
   if (body.length === 0) throw new CryptoError('truncated', 'object has no segments');
   const count = Math.ceil(body.length / fullSegment);
-  if (count - 1 > MAX_SEGMENT_INDEX) throw new CryptoError('trailing_data', 'more segments than the format allows');
+  if (count - 1 > MAX_SEGMENT_INDEX)
+    throw new CryptoError('trailing_data', 'more segments than the format allows');
   const parts: Buffer[] = [];
   for (let index = 0; index < count; index++) {
-    parts.push(opened.segments.open(index, index === count - 1, body.subarray(index * fullSegment, (index + 1) * fullSegment)));
+    parts.push(
+      opened.segments.open(
+        index,
+        index === count - 1,
+        body.subarray(index * fullSegment, (index + 1) * fullSegment),
+      ),
+    );
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }

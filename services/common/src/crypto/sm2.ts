@@ -48,10 +48,12 @@ function toHex32(value: bigint): string {
 }
 
 function privateScalar(privateKeyHex: string): bigint {
-  if (!/^[0-9a-fA-F]{64}$/.test(privateKeyHex)) throw new CryptoError('invalid_argument', 'SM2 private key must be 64 hex chars');
+  if (!/^[0-9a-fA-F]{64}$/.test(privateKeyHex))
+    throw new CryptoError('invalid_argument', 'SM2 private key must be 64 hex chars');
   const d = BigInt(`0x${privateKeyHex}`);
   // GB/T 32918.1: d ∈ [1, n-2] so that (1 + d) is invertible mod n
-  if (d < 1n || d > CURVE_ORDER - 2n) throw new CryptoError('invalid_argument', 'SM2 private key out of range');
+  if (d < 1n || d > CURVE_ORDER - 2n)
+    throw new CryptoError('invalid_argument', 'SM2 private key out of range');
   return d;
 }
 
@@ -81,7 +83,11 @@ function messageBytes(message: Buffer | string): Uint8Array {
  * Signs with a given nonce. Exposed only so tests can reproduce the GM/T 0003.5 example
  * signature; production code signs through `sm2Sign`, which draws k from the CSPRNG.
  */
-export function sm2SignWithNonceForTestVectors(message: Buffer | string, privateKeyHex: string, k: bigint): Buffer {
+export function sm2SignWithNonceForTestVectors(
+  message: Buffer | string,
+  privateKeyHex: string,
+  k: bigint,
+): Buffer {
   const d = toHex32(privateScalar(privateKeyHex));
   if (k < 1n || k >= CURVE_ORDER) throw new CryptoError('invalid_argument', 'nonce out of range');
   const kPoint = sm2.getPublicKeyFromPrivateKey(toHex32(k));
@@ -108,11 +114,16 @@ export function sm2Verify(message: Buffer | string, derSig: Buffer, publicKeyHex
   const rs = decodeSignatureDer(derSig);
   if (!rs || !isUncompressedPublicKey(publicKeyHex)) return false;
   try {
-    return sm2.doVerifySignature(messageBytes(message), toHex32(rs.r) + toHex32(rs.s), publicKeyHex.toLowerCase(), {
-      hash: true,
-      der: false,
-      userId: SM2_DEFAULT_USER_ID,
-    });
+    return sm2.doVerifySignature(
+      messageBytes(message),
+      toHex32(rs.r) + toHex32(rs.s),
+      publicKeyHex.toLowerCase(),
+      {
+        hash: true,
+        der: false,
+        userId: SM2_DEFAULT_USER_ID,
+      },
+    );
   } catch {
     return false;
   }

@@ -129,7 +129,9 @@ class OpenTransform extends Transform {
       const rest = this.headerBytes.subarray(header.headerLength);
       openParsedHeader(header, this.headerBytes, this.keys).then(({ segments }) => {
         this.segments = segments;
-        this.splitter = new UnitSplitter(header.segmentSize + SEALED_TAG_BYTES, (segment, last) => this.openSegment(segment, last));
+        this.splitter = new UnitSplitter(header.segmentSize + SEALED_TAG_BYTES, (segment, last) =>
+          this.openSegment(segment, last),
+        );
         this.headerBytes = Buffer.alloc(0);
         this.body(rest, callback);
       }, callback);

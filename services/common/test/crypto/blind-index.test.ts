@@ -22,7 +22,10 @@ describe('blind index', () => {
 
   it('[REG-06] is deterministic per key and token, including CJK tokens', () => {
     for (const token of ['保本', '本保', '刚性兑付', 'a', '']) {
-      assert.equal(blindIndex(wordKey, token), blindIndex(deriveIndexKey(Buffer.from(MASTER_KEY), 'chat-words'), token));
+      assert.equal(
+        blindIndex(wordKey, token),
+        blindIndex(deriveIndexKey(Buffer.from(MASTER_KEY), 'chat-words'), token),
+      );
     }
     assert.notEqual(blindIndex(wordKey, '保本'), blindIndex(wordKey, '本保'));
   });
@@ -31,7 +34,10 @@ describe('blind index', () => {
     assert.notDeepEqual(phoneKey, wordKey);
     assert.equal(phoneKey.length, 32);
     assert.notEqual(blindIndex(phoneKey, '13812341234'), blindIndex(wordKey, '13812341234'));
-    assert.notEqual(blindIndex(phoneKey, '13812341234'), blindIndex(deriveIndexKey(Buffer.alloc(32, 1), 'phone'), '13812341234'));
+    assert.notEqual(
+      blindIndex(phoneKey, '13812341234'),
+      blindIndex(deriveIndexKey(Buffer.alloc(32, 1), 'phone'), '13812341234'),
+    );
     assert.deepEqual(deriveIndexKey(MASTER_KEY, 'phone'), phoneKey);
   });
 

@@ -2,9 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Transform } from 'node:stream';
-import { CryptoError, type CryptoErrorCode, type DataClass, type KeyProvider, type WrappedKey } from '../../src/crypto';
+import {
+  CryptoError,
+  type CryptoErrorCode,
+  type DataClass,
+  type KeyProvider,
+  type WrappedKey,
+} from '../../src/crypto';
 
-export const MASTER_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+export const MASTER_KEY = Buffer.from(
+  '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+  'hex',
+);
 
 /** Hands out the same data key every time, like a per-day data key would. */
 export class FixedDataKeyProvider implements KeyProvider {
@@ -28,7 +37,11 @@ export function isCryptoError(code: CryptoErrorCode): (err: unknown) => boolean 
 }
 
 /** Feeds `input` in chunks of `chunkSize` through `transform` and collects the output. */
-export async function runTransform(transform: Transform, input: Buffer, chunkSize = 64 * 1024): Promise<Buffer> {
+export async function runTransform(
+  transform: Transform,
+  input: Buffer,
+  chunkSize = 64 * 1024,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const source = Readable.from(
     (function* () {

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { createCipheriv, createDecipheriv, createHash, getCiphers, getHashes, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  getCiphers,
+  getHashes,
+  randomBytes,
+} from 'node:crypto';
 import { describe, it } from 'node:test';
 import { sm4 as jsSm4 } from 'sm-crypto-v2';
 import {
@@ -23,7 +30,10 @@ describe('SM4 (GB/T 32907-2016)', () => {
     const cipher = createCipheriv('sm4-ecb', key, null).setAutoPadding(false);
     assert.equal(cipher.update(key).toString('hex'), '681edf34d206965e86b3e94f536e4246');
     const decipher = createDecipheriv('sm4-ecb', key, null).setAutoPadding(false);
-    assert.equal(decipher.update(hex('681edf34d206965e86b3e94f536e4246')).toString('hex'), key.toString('hex'));
+    assert.equal(
+      decipher.update(hex('681edf34d206965e86b3e94f536e4246')).toString('hex'),
+      key.toString('hex'),
+    );
   });
 
   it('[REG-06] encrypts the standard example 1,000,000 times', () => {
@@ -38,9 +48,13 @@ describe('SM4 (GB/T 32907-2016)', () => {
       const data = randomBytes(length);
       const dataKey = randomBytes(16);
       const iv = randomBytes(16);
-      const ecb = Buffer.from(jsSm4.encrypt(data, dataKey, { mode: 'ecb', padding: 'none', output: 'array' }));
+      const ecb = Buffer.from(
+        jsSm4.encrypt(data, dataKey, { mode: 'ecb', padding: 'none', output: 'array' }),
+      );
       assert.deepEqual(ecb, createCipheriv('sm4-ecb', dataKey, null).setAutoPadding(false).update(data));
-      const cbc = Buffer.from(jsSm4.encrypt(data, dataKey, { mode: 'cbc', iv, padding: 'none', output: 'array' }));
+      const cbc = Buffer.from(
+        jsSm4.encrypt(data, dataKey, { mode: 'cbc', iv, padding: 'none', output: 'array' }),
+      );
       assert.deepEqual(cbc, createCipheriv('sm4-cbc', dataKey, iv).setAutoPadding(false).update(data));
     }
   });
@@ -54,7 +68,8 @@ describe('SM4 (GB/T 32907-2016)', () => {
     const counter = Buffer.from(iv);
     for (let block = 0; block * 16 < data.length; block++) {
       const keystream = ecb.update(counter);
-      for (let i = 0; i < 16 && block * 16 + i < data.length; i++) expected[block * 16 + i] = data[block * 16 + i]! ^ keystream[i]!;
+      for (let i = 0; i < 16 && block * 16 + i < data.length; i++)
+        expected[block * 16 + i] = data[block * 16 + i]! ^ keystream[i]!;
       for (let i = 15; i >= 0; i--) {
         counter[i] = (counter[i]! + 1) & 0xff;
         if (counter[i] !== 0) break;
@@ -66,11 +81,17 @@ describe('SM4 (GB/T 32907-2016)', () => {
 
 describe('SM3 (GB/T 32905-2016)', () => {
   it('[REG-06] hashes "abc"', () => {
-    assert.equal(sm3('abc').toString('hex'), '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0');
+    assert.equal(
+      sm3('abc').toString('hex'),
+      '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0',
+    );
   });
 
   it('[REG-06] hashes "abcd" x 16 (64 bytes)', () => {
-    assert.equal(sm3('abcd'.repeat(16)).toString('hex'), 'debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732');
+    assert.equal(
+      sm3('abcd'.repeat(16)).toString('hex'),
+      'debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732',
+    );
   });
 
   it('[REG-06] HMAC-SM3 equals the RFC 2104 construction over SM3', () => {
@@ -110,7 +131,10 @@ describe('SM3 (GB/T 32905-2016)', () => {
       const info = randomBytes(10);
       assert.deepEqual(hkdfSm3(ikm, salt, info, length), rfc5869(ikm, salt, info, length));
     }
-    assert.deepEqual(hkdfSm3(hex('00'), hex('01'), 'enc', 16), hkdfSm3(hex('00'), hex('01'), Buffer.from('enc'), 16));
+    assert.deepEqual(
+      hkdfSm3(hex('00'), hex('01'), 'enc', 16),
+      hkdfSm3(hex('00'), hex('01'), Buffer.from('enc'), 16),
+    );
     assert.notDeepEqual(hkdfSm3(hex('00'), hex('01'), 'enc', 16), hkdfSm3(hex('00'), hex('01'), 'mac', 16));
     assert.throws(() => hkdfSm3(hex('00'), hex('01'), 'x', 0), isCryptoError('invalid_argument'));
     assert.throws(() => hkdfSm3(hex('00'), hex('01'), 'x', 255 * 32 + 1), isCryptoError('invalid_argument'));
@@ -134,7 +158,11 @@ describe('national crypto availability', () => {
 
   it('[REG-06] names exactly what is missing and the OpenSSL version', () => {
     try {
-      assertNationalCryptoAvailable({ ciphers: ['aes-128-gcm', 'sm4-ecb'], hashes: ['sha256'], opensslVersion: '3.0.99-fips' });
+      assertNationalCryptoAvailable({
+        ciphers: ['aes-128-gcm', 'sm4-ecb'],
+        hashes: ['sha256'],
+        opensslVersion: '3.0.99-fips',
+      });
       assert.fail('should throw');
     } catch (err) {
       assert.ok(err instanceof CryptoError);
@@ -142,7 +170,13 @@ describe('national crypto availability', () => {
       assert.match(err.message, /OpenSSL 3\.0\.99-fips lacks cipher sm4-ctr, hash sm3;/);
       assert.doesNotMatch(err.message, /sm4-ecb/);
     }
-    assert.doesNotThrow(() => assertNationalCryptoAvailable({ ciphers: ['SM4-CTR', 'sm4-ecb'], hashes: ['sm3'], opensslVersion: 'x' }));
+    assert.doesNotThrow(() =>
+      assertNationalCryptoAvailable({
+        ciphers: ['SM4-CTR', 'sm4-ecb'],
+        hashes: ['sm3'],
+        opensslVersion: 'x',
+      }),
+    );
   });
 });
 

@@ -60,7 +60,11 @@ function flip(sealed: Buffer, at: number, mask = 0x01): Buffer {
 }
 
 /** Every tampered object must fail in openBuffer and in the stream opener (fed in odd chunks), with the same code. */
-async function assertOpenFails(sealed: Buffer, code: CryptoErrorCode, provider: KeyProvider = keys): Promise<void> {
+async function assertOpenFails(
+  sealed: Buffer,
+  code: CryptoErrorCode,
+  provider: KeyProvider = keys,
+): Promise<void> {
   await assert.rejects(openBuffer(sealed, provider), isCryptoError(code));
   for (const chunkSize of [7, 4096]) {
     await assert.rejects(runTransform(createOpenStream(provider), sealed, chunkSize), isCryptoError(code));
@@ -68,7 +72,15 @@ async function assertOpenFails(sealed: Buffer, code: CryptoErrorCode, provider: 
 }
 
 describe('sealed objects: round trips', () => {
-  const sizes = (segment: number) => [0, 1, segment - 1, segment, segment + 1, Math.floor(3.5 * segment), 4 * segment];
+  const sizes = (segment: number) => [
+    0,
+    1,
+    segment - 1,
+    segment,
+    segment + 1,
+    Math.floor(3.5 * segment),
+    4 * segment,
+  ];
 
   for (const segmentSize of [SMALL_SEGMENT, DEFAULT_SEGMENT_SIZE]) {
     it(`[REG-06] sealBuffer/openBuffer round-trip at segment size ${segmentSize}`, async () => {
@@ -122,20 +134,39 @@ describe('sealed objects: round trips', () => {
     assert.equal(header.version, 1);
     assert.equal(header.suite, 1);
     assert.ok(header.headerLength <= MAX_SEALED_HEADER_BYTES);
-    assert.throws(() => parseSealedHeader(sealed.subarray(0, header.headerLength - 1)), isCryptoError('truncated'));
+    assert.throws(
+      () => parseSealedHeader(sealed.subarray(0, header.headerLength - 1)),
+      isCryptoError('truncated'),
+    );
   });
 
   it('[REG-06] per-message overhead of a chat message is 108 bytes', async () => {
-    const message = Buffer.from(JSON.stringify({ msgid: 'm-1', from: 'zhangsan', tolist: ['wm-c1'], text: '您好，这款理财的风险等级是 R2' }));
+    const message = Buffer.from(
+      JSON.stringify({
+        msgid: 'm-1',
+        from: 'zhangsan',
+        tolist: ['wm-c1'],
+        text: '您好，这款理财的风险等级是 R2',
+      }),
+    );
     const sealed = await sealBuffer(message, keys, 'chat');
     // 92-byte header with KEK id "local/chat" (10 bytes) and a 24-byte wrapped key, plus one 16-byte tag
     assert.equal(sealed.length - message.length, 108);
   });
 
   it('[REG-06] rejects bad segment sizes and data classes', async () => {
-    await assert.rejects(sealBuffer(Buffer.alloc(1), keys, 'chat', { segmentSize: 15 }), isCryptoError('invalid_argument'));
-    await assert.rejects(sealBuffer(Buffer.alloc(1), keys, 'chat', { segmentSize: 16 * 1024 * 1024 + 1 }), isCryptoError('invalid_argument'));
-    await assert.rejects(sealBuffer(Buffer.alloc(1), keys, 'nope' as 'chat'), isCryptoError('invalid_argument'));
+    await assert.rejects(
+      sealBuffer(Buffer.alloc(1), keys, 'chat', { segmentSize: 15 }),
+      isCryptoError('invalid_argument'),
+    );
+    await assert.rejects(
+      sealBuffer(Buffer.alloc(1), keys, 'chat', { segmentSize: 16 * 1024 * 1024 + 1 }),
+      isCryptoError('invalid_argument'),
+    );
+    await assert.rejects(
+      sealBuffer(Buffer.alloc(1), keys, 'nope' as 'chat'),
+      isCryptoError('invalid_argument'),
+    );
   });
 });
 
@@ -201,10 +232,16 @@ describe('sealed objects: tampering', () => {
   it('[REG-06] body tampering: swapped, dropped, appended and spliced segments', async () => {
     const sealed = await sealedPromise;
     const { body } = fieldOffsets(sealed);
-    const segment = (buf: Buffer, i: number) => buf.subarray(body + i * segmentBytes, body + (i + 1) * segmentBytes);
+    const segment = (buf: Buffer, i: number) =>
+      buf.subarray(body + i * segmentBytes, body + (i + 1) * segmentBytes);
     const head = sealed.subarray(0, body);
 
-    const swapped = Buffer.concat([head, segment(sealed, 1), segment(sealed, 0), sealed.subarray(body + 2 * segmentBytes)]);
+    const swapped = Buffer.concat([
+      head,
+      segment(sealed, 1),
+      segment(sealed, 0),
+      sealed.subarray(body + 2 * segmentBytes),
+    ]);
     await assertOpenFails(swapped, 'segment_tampered');
 
     const withoutLast = sealed.subarray(0, body + 3 * segmentBytes);
@@ -212,9 +249,14 @@ describe('sealed objects: tampering', () => {
 
     // after a full final segment an appended segment is recognised as such; after a short final
     // segment the segment boundaries no longer line up and the final segment fails
-    const fullSegments = await sealBuffer(randomBytes(4 * SMALL_SEGMENT), keys, 'chat', { segmentSize: SMALL_SEGMENT });
+    const fullSegments = await sealBuffer(randomBytes(4 * SMALL_SEGMENT), keys, 'chat', {
+      segmentSize: SMALL_SEGMENT,
+    });
     await assertOpenFails(Buffer.concat([fullSegments, segment(fullSegments, 1)]), 'trailing_data');
-    await assertOpenFails(Buffer.concat([fullSegments, fullSegments.subarray(body, body + 20)]), 'trailing_data');
+    await assertOpenFails(
+      Buffer.concat([fullSegments, fullSegments.subarray(body, body + 20)]),
+      'trailing_data',
+    );
     await assertOpenFails(Buffer.concat([sealed, segment(sealed, 1)]), 'segment_tampered');
 
     // two objects under the same data key (a per-day key): segment 1 of B in place of segment 1 of A
@@ -222,7 +264,11 @@ describe('sealed objects: tampering', () => {
     const a = await sealBuffer(plaintext, sameKey, 'chat', { segmentSize: SMALL_SEGMENT });
     const b = await sealBuffer(plaintext, sameKey, 'chat', { segmentSize: SMALL_SEGMENT });
     const bodyA = fieldOffsets(a).body;
-    const spliced = Buffer.concat([a.subarray(0, bodyA + segmentBytes), segment(b, 1), a.subarray(bodyA + 2 * segmentBytes)]);
+    const spliced = Buffer.concat([
+      a.subarray(0, bodyA + segmentBytes),
+      segment(b, 1),
+      a.subarray(bodyA + 2 * segmentBytes),
+    ]);
     assert.equal(spliced.length, a.length);
     assert.deepEqual(await openBuffer(a, sameKey), plaintext);
     await assertOpenFails(spliced, 'segment_tampered', sameKey);
@@ -233,7 +279,8 @@ describe('sealed objects: tampering', () => {
   it('[REG-06] truncation: inside the header, at the end of the header, inside a segment, inside the last tag', async () => {
     const sealed = await sealedPromise;
     const { body, header } = fieldOffsets(sealed);
-    for (const cut of [0, 3, 6, 20, header.headerLength - 1]) await assertOpenFails(sealed.subarray(0, cut), 'truncated');
+    for (const cut of [0, 3, 6, 20, header.headerLength - 1])
+      await assertOpenFails(sealed.subarray(0, cut), 'truncated');
     await assertOpenFails(sealed.subarray(0, body), 'truncated');
     await assertOpenFails(sealed.subarray(0, body + 5), 'truncated'); // shorter than a tag
     await assertOpenFails(sealed.subarray(0, sealed.length - 1), 'segment_tampered'); // a cut inside a segment looks like a changed segment
@@ -262,20 +309,28 @@ describe('sealed objects: segments on their own (Range reads)', () => {
       const plaintext = randomBytes(size);
       const sealed = await sealBuffer(plaintext, keys, 'recording', { segmentSize: SMALL_SEGMENT });
       const opened = await openSealedHeader(sealed.subarray(0, MAX_SEALED_HEADER_BYTES), keys);
-      const layout = sealedLayout(opened.header, plaintextSizeOf(sealed.length, opened.header.headerLength, SMALL_SEGMENT));
+      const layout = sealedLayout(
+        opened.header,
+        plaintextSizeOf(sealed.length, opened.header.headerLength, SMALL_SEGMENT),
+      );
       assert.equal(layout.sealedSize, sealed.length);
       const ranges: Array<[number, number]> = [[0, size]];
       for (let i = 0; i < 40; i++) {
         const start = Math.floor(Math.random() * size);
         ranges.push([start, start + 1 + Math.floor(Math.random() * (size - start))]);
       }
-      if (size >= 2 * SMALL_SEGMENT) ranges.push([SMALL_SEGMENT - 1, SMALL_SEGMENT + 1], [SMALL_SEGMENT, 2 * SMALL_SEGMENT]);
+      if (size >= 2 * SMALL_SEGMENT)
+        ranges.push([SMALL_SEGMENT - 1, SMALL_SEGMENT + 1], [SMALL_SEGMENT, 2 * SMALL_SEGMENT]);
       for (const [start, end] of ranges) {
         const range = sealedRangeFor(layout, start, end);
         assert.equal(range.firstSegment, Math.floor(start / SMALL_SEGMENT));
         assert.equal(range.lastSegment, Math.floor((end - 1) / SMALL_SEGMENT));
         const fetched = sealed.subarray(range.sealedStart, range.sealedEnd);
-        assert.deepEqual(openSealedRange(opened, layout, range, fetched), plaintext.subarray(start, end), `[${start}, ${end}) of ${size}`);
+        assert.deepEqual(
+          openSealedRange(opened, layout, range, fetched),
+          plaintext.subarray(start, end),
+          `[${start}, ${end}) of ${size}`,
+        );
       }
       assert.throws(() => sealedRangeFor(layout, 0, size + 1), isCryptoError('invalid_argument'));
       assert.throws(() => sealedRangeFor(layout, 5, 5), isCryptoError('invalid_argument'));
@@ -291,13 +346,25 @@ describe('sealed objects: segments on their own (Range reads)', () => {
     for (let index = layout.segmentCount - 1; index >= 0; index--) {
       const span = segmentSpan(layout, index);
       const segment = sealed.subarray(span.sealedStart, span.sealedEnd);
-      assert.deepEqual(openSegment(opened, index, span.last, segment), plaintext.subarray(span.plaintextStart, span.plaintextStart + span.plaintextLength));
-      assert.throws(() => openSegment(opened, index + 1, span.last, segment), isCryptoError('segment_tampered'));
+      assert.deepEqual(
+        openSegment(opened, index, span.last, segment),
+        plaintext.subarray(span.plaintextStart, span.plaintextStart + span.plaintextLength),
+      );
+      assert.throws(
+        () => openSegment(opened, index + 1, span.last, segment),
+        isCryptoError('segment_tampered'),
+      );
     }
     const first = segmentSpan(layout, 0);
-    assert.throws(() => openSegment(opened, 0, true, sealed.subarray(first.sealedStart, first.sealedEnd)), isCryptoError('truncated'));
+    assert.throws(
+      () => openSegment(opened, 0, true, sealed.subarray(first.sealedStart, first.sealedEnd)),
+      isCryptoError('truncated'),
+    );
     const last = segmentSpan(layout, 3);
-    assert.throws(() => openSegment(opened, 3, false, sealed.subarray(last.sealedStart, last.sealedEnd)), isCryptoError('trailing_data'));
+    assert.throws(
+      () => openSegment(opened, 3, false, sealed.subarray(last.sealedStart, last.sealedEnd)),
+      isCryptoError('trailing_data'),
+    );
   });
 
   it('[REG-06] sealed size arithmetic is consistent for large objects (2 GB recording)', () => {
@@ -310,8 +377,14 @@ describe('sealed objects: segments on their own (Range reads)', () => {
     const range = sealedRangeFor(layout, twoGb - 10, twoGb);
     assert.equal(range.sealedEnd, size);
     assert.equal(range.lastSegment, layout.segmentCount - 1);
-    assert.throws(() => plaintextSizeOf(100 + SEALED_TAG_BYTES - 1, 100, DEFAULT_SEGMENT_SIZE), isCryptoError('truncated'));
-    assert.throws(() => plaintextSizeOf(100 + DEFAULT_SEGMENT_SIZE + 2 * SEALED_TAG_BYTES, 100, DEFAULT_SEGMENT_SIZE), isCryptoError('truncated'));
+    assert.throws(
+      () => plaintextSizeOf(100 + SEALED_TAG_BYTES - 1, 100, DEFAULT_SEGMENT_SIZE),
+      isCryptoError('truncated'),
+    );
+    assert.throws(
+      () => plaintextSizeOf(100 + DEFAULT_SEGMENT_SIZE + 2 * SEALED_TAG_BYTES, 100, DEFAULT_SEGMENT_SIZE),
+      isCryptoError('truncated'),
+    );
   });
 });
 

@@ -79,12 +79,27 @@ describe('SM2 signatures (GB/T 32918.2, user ID 1234567812345678)', () => {
       const content = Buffer.concat(parts);
       return Buffer.concat([Buffer.from([0x30, content.length]), content]);
     };
-    assert.deepEqual(decodeSignatureDer(sequence(integer(0x7f), integer(0x00, 0x80))), { r: 0x7fn, s: 0x80n });
+    assert.deepEqual(decodeSignatureDer(sequence(integer(0x7f), integer(0x00, 0x80))), {
+      r: 0x7fn,
+      s: 0x80n,
+    });
     assert.deepEqual(encodeSignatureDer(0x7fn, 0x80n), sequence(integer(0x7f), integer(0x00, 0x80)));
-    assert.equal(decodeSignatureDer(sequence(integer(0x00, 0x7f), integer(0x01))), null, 'non-minimal integer');
+    assert.equal(
+      decodeSignatureDer(sequence(integer(0x00, 0x7f), integer(0x01))),
+      null,
+      'non-minimal integer',
+    );
     assert.equal(decodeSignatureDer(sequence(integer(0x80), integer(0x01))), null, 'negative integer');
-    assert.equal(decodeSignatureDer(sequence(integer(0x01), integer(0x01), integer(0x01))), null, 'third element');
-    assert.equal(decodeSignatureDer(Buffer.concat([Buffer.from([0x30, 0x81, 6]), integer(0x01), integer(0x01)])), null, 'long-form length');
+    assert.equal(
+      decodeSignatureDer(sequence(integer(0x01), integer(0x01), integer(0x01))),
+      null,
+      'third element',
+    );
+    assert.equal(
+      decodeSignatureDer(Buffer.concat([Buffer.from([0x30, 0x81, 6]), integer(0x01), integer(0x01)])),
+      null,
+      'long-form length',
+    );
     assert.equal(sm2Verify('x', encodeSignatureDer(r + CURVE_ORDER, s), publicKey), false); // r ≥ n
     assert.equal(sm2Verify('x', encodeSignatureDer(r, 0n), publicKey), false);
     assert.equal(sm2Verify('x', Buffer.alloc(0), publicKey), false);
@@ -118,11 +133,18 @@ describe('SM2 cross-check with OpenSSL', { skip: hasOpenssl ? false : 'openssl 3
   // SubjectPublicKeyInfo: id-ecPublicKey with the SM2 curve OID 1.2.156.10197.1.301
   const SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a811ccf5501822d034200', 'hex');
   // ECPrivateKey in PKCS#8 for the same curve (RFC 5915 without the optional public key)
-  const PKCS8_PREFIX = Buffer.from('3041020100301306072a8648ce3d020106082a811ccf5501822d042730250201010420', 'hex');
+  const PKCS8_PREFIX = Buffer.from(
+    '3041020100301306072a8648ce3d020106082a811ccf5501822d042730250201010420',
+    'hex',
+  );
 
   function publicPem(publicKeyHex: string): string {
     const file = join(dir, `pub-${randomBytes(4).toString('hex')}.pem`);
-    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]), format: 'der', type: 'spki' });
+    const key = createPublicKey({
+      key: Buffer.concat([SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]),
+      format: 'der',
+      type: 'spki',
+    });
     writeFileSync(file, key.export({ type: 'spki', format: 'pem' }));
     return file;
   }
@@ -132,7 +154,20 @@ describe('SM2 cross-check with OpenSSL', { skip: hasOpenssl ? false : 'openssl 3
     const sigFile = join(dir, 'sig');
     writeFileSync(msgFile, message);
     writeFileSync(sigFile, sig);
-    const args = ['pkeyutl', '-verify', '-pubin', '-inkey', publicPem(publicKeyHex), '-rawin', '-digest', 'sm3', '-in', msgFile, '-sigfile', sigFile];
+    const args = [
+      'pkeyutl',
+      '-verify',
+      '-pubin',
+      '-inkey',
+      publicPem(publicKeyHex),
+      '-rawin',
+      '-digest',
+      'sm3',
+      '-in',
+      msgFile,
+      '-sigfile',
+      sigFile,
+    ];
     try {
       return /Verified Successfully/.test(openssl([...args, '-pkeyopt', `distid:${distid}`]));
     } catch {
@@ -147,7 +182,15 @@ describe('SM2 cross-check with OpenSSL', { skip: hasOpenssl ? false : 'openssl 3
       assert.equal(verifyWithOpenssl(message, sig, publicKey, SM2_DEFAULT_USER_ID), true);
       assert.equal(verifyWithOpenssl(message, sig, publicKey, 'ALICE123@YAHOO.COM'), false);
     }
-    assert.equal(verifyWithOpenssl(Buffer.from(ANNEX.message), encodeSignatureDer(ANNEX.r, ANNEX.s), ANNEX.publicKey, SM2_DEFAULT_USER_ID), true);
+    assert.equal(
+      verifyWithOpenssl(
+        Buffer.from(ANNEX.message),
+        encodeSignatureDer(ANNEX.r, ANNEX.s),
+        ANNEX.publicKey,
+        SM2_DEFAULT_USER_ID,
+      ),
+      true,
+    );
   });
 
   it('[REG-06] we verify signatures made by OpenSSL with distid 1234567812345678', () => {
@@ -158,7 +201,23 @@ describe('SM2 cross-check with OpenSSL', { skip: hasOpenssl ? false : 'openssl 3
     const sigFile = join(dir, 'sig2');
     const message = Buffer.from('签名互通测试 interop');
     writeFileSync(msgFile, message);
-    openssl(['pkeyutl', '-sign', '-inkey', keyFile, '-keyform', 'DER', '-rawin', '-digest', 'sm3', '-in', msgFile, '-out', sigFile, '-pkeyopt', `distid:${SM2_DEFAULT_USER_ID}`]);
+    openssl([
+      'pkeyutl',
+      '-sign',
+      '-inkey',
+      keyFile,
+      '-keyform',
+      'DER',
+      '-rawin',
+      '-digest',
+      'sm3',
+      '-in',
+      msgFile,
+      '-out',
+      sigFile,
+      '-pkeyopt',
+      `distid:${SM2_DEFAULT_USER_ID}`,
+    ]);
     const sig = readFileSync(sigFile);
     assert.equal(sm2Verify(message, sig, publicKey), true);
     assert.equal(sm2Verify(Buffer.from('other'), sig, publicKey), false);

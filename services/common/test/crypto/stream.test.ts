@@ -4,7 +4,14 @@ import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import { createOpenStream, createSealStream, LocalKeyProvider, openBuffer, sealBuffer, type KeyProvider } from '../../src/crypto';
+import {
+  createOpenStream,
+  createSealStream,
+  LocalKeyProvider,
+  openBuffer,
+  sealBuffer,
+  type KeyProvider,
+} from '../../src/crypto';
 import { isCryptoError, MASTER_KEY, runTransform } from './helpers';
 
 const keys = new LocalKeyProvider({ masterKey: MASTER_KEY });
@@ -36,7 +43,10 @@ describe('sealing streams', () => {
       if (accepted > 4) break;
     }
     assert.ok(accepted <= 1, `writer was not held back (accepted ${accepted} MiB without a reader)`);
-    assert.ok(sealer.readableLength < 3 * 1024 * 1024, `readable side buffered ${sealer.readableLength} bytes`);
+    assert.ok(
+      sealer.readableLength < 3 * 1024 * 1024,
+      `readable side buffered ${sealer.readableLength} bytes`,
+    );
     sealer.destroy();
   });
 
@@ -80,7 +90,10 @@ describe('sealing streams', () => {
         throw new Error('key service unavailable');
       },
     };
-    await assert.rejects(runTransform(createSealStream(failing, 'chat'), Buffer.from('x')), /key service unavailable/);
+    await assert.rejects(
+      runTransform(createSealStream(failing, 'chat'), Buffer.from('x')),
+      /key service unavailable/,
+    );
     const sealed = await sealBuffer(Buffer.from('x'), keys, 'chat');
     await assert.rejects(runTransform(createOpenStream(failing), sealed), /key service unavailable/);
   });
@@ -93,6 +106,9 @@ describe('sealing streams', () => {
 
   it('[REG-06] the opener rejects an empty stream and garbage', async () => {
     await assert.rejects(runTransform(createOpenStream(keys), Buffer.alloc(0)), isCryptoError('truncated'));
-    await assert.rejects(runTransform(createOpenStream(keys), Buffer.from('{"json": true}')), isCryptoError('bad_magic'));
+    await assert.rejects(
+      runTransform(createOpenStream(keys), Buffer.from('{"json": true}')),
+      isCryptoError('bad_magic'),
+    );
   });
 });
