@@ -7,6 +7,7 @@ import {
   DEFAULT_SEGMENT_SIZE,
   LocalKeyProvider,
   MAX_SEALED_HEADER_BYTES,
+  MAX_SEGMENT_SIZE,
   openBuffer,
   openSealedHeader,
   openSealedRange,
@@ -155,6 +156,8 @@ describe('sealed objects: round trips', () => {
   });
 
   it('[REG-06] rejects bad segment sizes and data classes', async () => {
+    // the IV leaves 3 bytes of block counter per segment: the largest segment must fit in 2^24 blocks
+    assert.ok(MAX_SEGMENT_SIZE / 16 <= 2 ** 24);
     await assert.rejects(
       sealBuffer(Buffer.alloc(1), keys, 'chat', { segmentSize: 15 }),
       isCryptoError('invalid_argument'),
