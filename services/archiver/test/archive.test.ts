@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, Topics, dlqTopic } from '@cz/contracts';
-import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
+import { createServer, kafkaConfig, keyProviderFromEnv, messageArchiveId } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
 import {
   createTestDatabase,
@@ -31,7 +31,7 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
 
   before(async () => {
     db = await createTestDatabase();
-    archiverApp = createServer('archiver', { logger: false });
+    archiverApp = createServer('archiver', { logger: process.env.CZ_TEST_LOGS === '1' });
     await archiverApp.register(archiver, {
       database: db.config,
       kafka: kafkaConfig('cz-archiver-test'),
@@ -147,7 +147,7 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
       Buffer.from(
         JSON.stringify({
           schema: 'cz.msg.v1',
-          id: 'f'.repeat(32),
+          id: messageArchiveId(corpId, 'good'),
           corpId,
           msgid: 'good',
           action: 'send',
