@@ -18,3 +18,9 @@ cz_step "install kafka"
 bash "$here/kafka.sh" install
 cz_step "install minio"
 bash "$here/minio.sh" install
+# Debian's Chromium drives the console tests (playwright-core never downloads a browser here);
+# the CJK fonts make Chinese render in screenshots.
+cz_step "install chromium"
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'noto sans cjk'; then
+  cz_apt_install chromium fonts-noto-cjk
+fi
