@@ -1,5 +1,5 @@
 /** Creates (or resets) the demo accounts of the local stack. Never run against a production database. */
-import { MAIN_MIGRATIONS_TABLE, createDataSource, databaseConfig, mainMigrations } from '@cz/common';
+import { createMainDataSource } from '@cz/common';
 import { upsertUser } from '../../services/portal/src/users';
 
 export const demoUsers = [
@@ -8,11 +8,7 @@ export const demoUsers = [
   { username: 'admin', displayName: '系统管理员', roles: ['admin' as const], password: 'Admin#2026' },
 ];
 
-const dataSource = createDataSource({
-  config: databaseConfig(),
-  migrationsTableName: MAIN_MIGRATIONS_TABLE,
-  migrations: mainMigrations,
-});
+const dataSource = createMainDataSource();
 await dataSource.initialize();
 try {
   for (const user of demoUsers) await upsertUser(dataSource, user);

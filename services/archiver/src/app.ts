@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  MAIN_MIGRATIONS_TABLE,
   databasePlugin,
   errorHandlerPlugin,
   healthPlugin,
-  mainMigrations,
+  mainDataSourceOptions,
   type DatabaseConfig,
   type KafkaConfig,
 } from '@cz/common';
@@ -22,11 +21,7 @@ export interface ArchiverOptions {
 /** Archiver: Kafka → MariaDB, sealed bytes only. */
 const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(databasePlugin, {
-    config: options.database,
-    migrationsTableName: MAIN_MIGRATIONS_TABLE,
-    migrations: mainMigrations,
-  });
+  await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
   await fastify.register(archiveConsumer, {
     kafka: options.kafka,
     keys: options.keys,

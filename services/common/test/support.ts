@@ -6,14 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import {
-  MAIN_MIGRATIONS_TABLE,
-  createDataSource,
-  databaseConfig,
-  mainMigrations,
-  migrate,
-  type DatabaseConfig,
-} from '../src/index';
+import { createMainDataSource, databaseConfig, migrate, type DatabaseConfig } from '../src/index';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -52,11 +45,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   const config = { ...base, database: name };
-  const dataSource = createDataSource({
-    config,
-    migrationsTableName: MAIN_MIGRATIONS_TABLE,
-    migrations: mainMigrations,
-  });
+  const dataSource = createMainDataSource(config);
   await dataSource.initialize();
   await migrate(dataSource);
   await dataSource.destroy();

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  MAIN_MIGRATIONS_TABLE,
   databasePlugin,
   errorHandlerPlugin,
   healthPlugin,
   keysPlugin,
-  mainMigrations,
+  mainDataSourceOptions,
   type DatabaseConfig,
 } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
@@ -28,11 +27,7 @@ export interface PortalOptions {
 /** Portal: the console's API (auth, search, views, audit) and the console itself. */
 const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(databasePlugin, {
-    config: options.database,
-    migrationsTableName: MAIN_MIGRATIONS_TABLE,
-    migrations: mainMigrations,
-  });
+  await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
   await fastify.register(consolePlugin, { root: options.consoleRoot });
   await fastify.register(keysPlugin, { keys: options.keys });
   await fastify.register(cursorsPlugin, { cursorKey: options.cursorKey });

@@ -5,12 +5,10 @@ import type { DataSource } from 'typeorm';
 import type { ArchivedMessageV1, LoginReply, MessageListReply } from '@cz/contracts';
 import {
   conversationIdOf,
-  createDataSource,
+  createMainDataSource,
   createServer,
   keyProviderFromEnv,
   messageArchiveId,
-  MAIN_MIGRATIONS_TABLE,
-  mainMigrations,
 } from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import { createTestDatabase, loadStackEnv, type TestDatabase } from '../../common/test/support';
@@ -55,15 +53,11 @@ describe('portal API (real MariaDB)', () => {
   let db: TestDatabase;
   let app: ReturnType<typeof createServer>;
   let token: string;
-  let dataSource: ReturnType<typeof createDataSource>;
+  let dataSource: DataSource;
 
   before(async () => {
     db = await createTestDatabase();
-    dataSource = createDataSource({
-      config: db.config,
-      migrationsTableName: MAIN_MIGRATIONS_TABLE,
-      migrations: mainMigrations,
-    });
+    dataSource = createMainDataSource(db.config);
     await dataSource.initialize();
     app = createServer('portal', { logger: false });
     await app.register(portal, { database: db.config, keys, cursorKey: randomBytes(32) });

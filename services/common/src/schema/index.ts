@@ -1,6 +1,18 @@
+import { databaseConfig, type DatabaseConfig } from '../config';
+import { createDataSource } from '../db';
 import { Messages1732500000000 } from './1732500000000-messages';
 import { Portal1732500001000 } from './1732500001000-portal';
+import { Completeness1795607017564 } from './1795607017564-completeness';
 
 /** Migrations of the main archive database (cz_main), in order. */
-export const mainMigrations = [Messages1732500000000, Portal1732500001000];
+export const mainMigrations = [Messages1732500000000, Portal1732500001000, Completeness1795607017564];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
+
+/** Options of a DataSource on the main database; `config` defaults to the environment's. */
+export function mainDataSourceOptions(config: DatabaseConfig = databaseConfig()) {
+  return { config, migrationsTableName: MAIN_MIGRATIONS_TABLE, migrations: mainMigrations };
+}
+
+/** A DataSource on the main archive database (not yet initialised). */
+export const createMainDataSource = (config?: DatabaseConfig) =>
+  createDataSource(mainDataSourceOptions(config));

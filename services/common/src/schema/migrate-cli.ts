@@ -1,13 +1,8 @@
-import { databaseConfig } from '../config';
-import { createDataSource, migrate } from '../db';
-import { MAIN_MIGRATIONS_TABLE, mainMigrations } from './index';
+import { migrate } from '../db';
+import { createMainDataSource } from './index';
 
 /** `npm run migrate`: applies pending migrations of the main database (a Helm hook job in the chart). */
-const dataSource = createDataSource({
-  config: databaseConfig(),
-  migrationsTableName: MAIN_MIGRATIONS_TABLE,
-  migrations: mainMigrations,
-});
+const dataSource = createMainDataSource();
 await dataSource.initialize();
 try {
   const applied = await migrate(dataSource);
