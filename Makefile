@@ -43,7 +43,7 @@ status: ## Show what is running
 
 .PHONY: deps
 deps: ## Install node dependencies (npm ci) when package-lock.json changed
-	@if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then npm ci --no-audit --no-fund; fi
+	@if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then npm ci --prefer-offline --no-audit --no-fund; fi
 
 .PHONY: stack
 stack: ## Install (if missing) and start MariaDB, Kafka and MinIO on 127.0.0.1

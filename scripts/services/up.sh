@@ -8,7 +8,7 @@ cz_services_env
 cz_step "node dependencies"
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "installing node dependencies (npm ci)"
-  npm ci --no-audit --no-fund >"$CZ_LOG_DIR/npm-ci.log" 2>&1 || { tail -30 "$CZ_LOG_DIR/npm-ci.log"; die "npm ci failed"; }
+  npm ci --prefer-offline --no-audit --no-fund >"$CZ_LOG_DIR/npm-ci.log" 2>&1 || { tail -30 "$CZ_LOG_DIR/npm-ci.log"; die "npm ci failed"; }
 fi
 
 cz_step "database migrations"
