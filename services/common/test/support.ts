@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
+import type { DataSource } from 'typeorm';
 import { createMainDataSource, databaseConfig, migrate, type DatabaseConfig } from '../src/index';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -32,8 +33,13 @@ export interface TestDatabase {
   drop: () => Promise<void>;
 }
 
+export interface TestDatabaseOptions {
+  /** migrates another schema than the main one, e.g. the key service's (default: the main database's) */
+  dataSource?: (config: DatabaseConfig) => DataSource;
+}
+
 /** A fresh migrated database `cz_test_<random>`, dropped by `drop()`. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   loadStackEnv();
   const base = databaseConfig();
   const name = `cz_test_${randomBytes(5).toString('hex')}`;
@@ -45,7 +51,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   const config = { ...base, database: name };
-  const dataSource = createMainDataSource(config);
+  const dataSource = (options.dataSource ?? createMainDataSource)(config);
   await dataSource.initialize();
   await migrate(dataSource);
   await dataSource.destroy();

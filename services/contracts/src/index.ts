@@ -2,3 +2,4 @@ export * from './common';
 export * from './wecom';
 export * from './events';
 export * from './portal';
+export * from './keys';

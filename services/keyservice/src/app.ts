@@ -1,14 +1,44 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { errorHandlerPlugin, healthPlugin } from '@cz/common';
+import { databasePlugin, errorHandlerPlugin, healthPlugin, type DatabaseConfig } from '@cz/common';
+import { keyServiceSettings, type KeyServiceSettings } from './config';
+import { KEYS_MIGRATIONS_TABLE, keysMigrations } from './migrations/index';
+import keyStorePlugin from './plugins/app/keystore';
+import authPlugin from './plugins/app/auth';
+import sysRoutes from './routes/sys';
+import dataKeyRoutes from './routes/datakeys';
+import officerRoutes from './routes/officers';
 
-export type KeyserviceOptions = Record<string, never>;
+export interface KeyserviceOptions {
+  database: DatabaseConfig;
+  settings?: Partial<KeyServiceSettings>;
+}
 
 /**
- * Key service: root key (Shamir-unsealed), versioned KEKs per data class, data-key wrap/unwrap, rotation with dual control. This foundation only answers health; the key-service issue builds the rest.
+ * Key service: root key (Shamir-split, unsealed into memory only), versioned KEKs per data class,
+ * daily and per-object data keys, rotation and rewrap, dual control, its own SM3 audit chain.
  */
-const app: FastifyPluginAsync<KeyserviceOptions> = async (fastify) => {
+const app: FastifyPluginAsync<KeyserviceOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(healthPlugin, { service: 'keyservice', checks: {} });
+  await fastify.register(databasePlugin, {
+    config: options.database,
+    migrationsTableName: KEYS_MIGRATIONS_TABLE,
+    migrations: keysMigrations,
+  });
+  await fastify.register(keyStorePlugin, { settings: { ...keyServiceSettings(), ...options.settings } });
+  await fastify.register(authPlugin);
+  await fastify.register(healthPlugin, {
+    service: 'keyservice',
+    checks: {
+      database: async () => void (await fastify.db.query('SELECT 1')),
+      // not ready while sealed: a load balancer sends key requests only to unsealed replicas
+      unsealed: async () => {
+        if (fastify.keyStore.seal.sealed) throw new Error('sealed');
+      },
+    },
+  });
+  await fastify.register(sysRoutes);
+  await fastify.register(dataKeyRoutes);
+  await fastify.register(officerRoutes);
 };
 
 export default app;

@@ -1,11 +1,12 @@
 import { assertNationalCryptoAvailable } from '@cz/common/crypto';
 import { ServicePorts, httpConfig, startService } from '@cz/common';
 import app from './app';
+import { keysDatabaseConfig } from './config';
 
 assertNationalCryptoAvailable();
 await startService({
   service: 'keyservice',
   http: httpConfig('keyservice', ServicePorts.keyservice),
   plugin: app,
-  pluginOptions: {},
+  pluginOptions: { database: keysDatabaseConfig() },
 });
