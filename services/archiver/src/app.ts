@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
   databasePlugin,
+  envInt,
   errorHandlerPlugin,
   healthPlugin,
   mainDataSourceOptions,
@@ -9,6 +10,9 @@ import {
 } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import archiveConsumer from './plugins/app/archive-consumer';
+import completeness from './plugins/app/completeness';
+import completenessRoutes from './routes/completeness';
+import { completenessTimeZone } from './completeness';
 import statsRoutes from './routes/stats';
 
 export interface ArchiverOptions {
@@ -16,6 +20,8 @@ export interface ArchiverOptions {
   kafka: KafkaConfig;
   keys: KeyProvider;
   groupId?: string;
+  /** completeness tracking; defaults from CZ_COMPLETENESS_* */
+  completeness?: { gapGraceMs?: number; sweepIntervalMs?: number };
 }
 
 /** Archiver: Kafka → MariaDB, sealed bytes only. */
@@ -27,11 +33,20 @@ const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
     keys: options.keys,
     groupId: options.groupId ?? 'cz-archiver',
   });
+  await fastify.register(completeness, {
+    kafka: options.kafka,
+    keys: options.keys,
+    timeZone: completenessTimeZone(),
+    gapGraceMs: options.completeness?.gapGraceMs ?? envInt('CZ_COMPLETENESS_GAP_GRACE_MS', 120000),
+    sweepIntervalMs: options.completeness?.sweepIntervalMs ?? envInt('CZ_COMPLETENESS_SWEEP_MS', 5000),
+    reconcileIntervalMs: 3600000,
+  });
   await fastify.register(healthPlugin, {
     service: 'archiver',
     checks: { database: async () => void (await fastify.db.query('SELECT 1')) },
   });
   await fastify.register(statsRoutes);
+  await fastify.register(completenessRoutes);
 };
 
 export default app;

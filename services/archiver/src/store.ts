@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { ArchivedMessageV1 } from '@cz/contracts';
+import { completenessTimeZone, trackSeqs } from './completeness';
 
 export interface MessageRow {
   message: ArchivedMessageV1;
@@ -20,6 +21,8 @@ export async function storeMessages(db: DataSource, rows: MessageRow[]): Promise
   if (rows.length === 0) return 0;
   let inserted = 0;
   await db.transaction(async (tx) => {
+    // before the idempotent insert: tracking tells new seqs from duplicates by what is stored
+    await trackSeqs(tx, rows, completenessTimeZone());
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
       const chunk = rows.slice(start, start + INSERT_CHUNK);
       const result = await tx

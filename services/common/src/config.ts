@@ -99,4 +99,5 @@ export const ServicePorts = {
   archiver: 8083,
   recordings: 8084,
   compliance: 8085,
+  puller: 8086,
 } as const;

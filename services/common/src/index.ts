@@ -11,3 +11,4 @@ export * from './ids';
 export * from './schema/index';
 export * from './database-plugin';
 export * from './minio';
+export * from './completeness';

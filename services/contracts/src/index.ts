@@ -2,4 +2,6 @@ export * from './common';
 export * from './wecom';
 export * from './events';
 export * from './portal';
+export * from './alerts';
+export * from './puller';
 export * from './keys';

@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const AlertSeverity = Type.Union([
+  Type.Literal('info'),
+  Type.Literal('warning'),
+  Type.Literal('critical'),
+]);
+export type AlertSeverity = Static<typeof AlertSeverity>;
+
+/** Kinds raised by completeness tracking (archiver) and the Finance-SDK puller. */
+export const CompletenessAlertKind = Type.Union([
+  /** seq numbers missing from the archive after the grace period */
+  Type.Literal('seq_gap'),
+  /** one seq archived under two different msgids */
+  Type.Literal('seq_conflict'),
+  /** the SDK returned a seq at or below one already pulled */
+  Type.Literal('seq_regression'),
+  /** a pulled record could not be decrypted or was rejected by ingest; kept in quarantine */
+  Type.Literal('pull_quarantine'),
+  /** media whose md5 never matched the md5sum of its message; stored with both digests */
+  Type.Literal('media_md5_mismatch'),
+  /** media that could not be fetched after every retry */
+  Type.Literal('media_failed'),
+]);
+export type CompletenessAlertKind = Static<typeof CompletenessAlertKind>;
+
+/**
+ * The plaintext INSIDE the sealed value of a `cz.alert.v1` record. Minimal on purpose: compliance
+ * rules add kinds of their own; `detail` carries identifiers and counts only, never message
+ * content or personal data.
+ */
+export const AlertV1 = Type.Object(
+  {
+    schema: Type.Literal('cz.alert.v1'),
+    /** stable id: a consumer that sees it twice (at-least-once outbox) keeps one */
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    corpId: Type.String(),
+    kind: Type.String({ minLength: 1, maxLength: 32 }),
+    severity: AlertSeverity,
+    /** the service that raised it */
+    source: Type.String(),
+    /** milliseconds since the epoch */
+    raisedAt: Type.Integer(),
+    fromSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+    toSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+    msgid: Type.Optional(Type.String()),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'AlertV1' },
+);
+export type AlertV1 = Static<typeof AlertV1>;

@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import {
+  databasePlugin,
+  errorHandlerPlugin,
+  healthPlugin,
+  keysPlugin,
+  mainDataSourceOptions,
+  type DatabaseConfig,
+} from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
+import supervisorPlugin from './plugins/app/supervisor';
+import pullerRoutes from './routes/puller';
+import type { PullerSettings } from './settings';
+
+export interface PullerOptions {
+  database: DatabaseConfig;
+  keys: KeyProvider;
+  settings: PullerSettings;
+}
+
+/**
+ * Finance-SDK puller: per corp, a supervised child process runs Tencent's SDK; this process keeps
+ * the checkpoints, posts to ingest and survives any crash of the native library.
+ */
+const app: FastifyPluginAsync<PullerOptions> = async (fastify, options) => {
+  await fastify.register(errorHandlerPlugin);
+  await fastify.register(databasePlugin, { ...mainDataSourceOptions(options.database), poolSize: 5 });
+  await fastify.register(keysPlugin, { keys: options.keys });
+  await fastify.register(supervisorPlugin, { settings: options.settings, keys: options.keys });
+  await fastify.register(healthPlugin, {
+    service: 'puller',
+    checks: { database: async () => void (await fastify.db.query('SELECT 1')) },
+  });
+  await fastify.register(pullerRoutes);
+};
+
+export default app;

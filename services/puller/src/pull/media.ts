@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { MediaJobInput } from './store';
+
+/**
+ * Every media object a decrypted record refers to, wherever it sits: the top-level payload (image,
+ * voice, video, file, emotion, meeting_voice_call, voip_doc_share, ...) and items nested inside
+ * mixed and chatrecord messages. Walks the whole record, so a new msgtype with media is covered.
+ */
+export function mediaRefsOf(record: unknown, msgid: string, seq: number): MediaJobInput[] {
+  const found = new Map<string, MediaJobInput>();
+  const visit = (node: unknown, depth: number) => {
+    if (depth > 12 || typeof node !== 'object' || node === null) return;
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, depth + 1);
+      return;
+    }
+    const obj = node as Record<string, unknown>;
+    if (typeof obj.sdkfileid === 'string' && obj.sdkfileid.length > 0 && !found.has(obj.sdkfileid)) {
+      const ref: MediaJobInput = { msgid, seq, sdkfileid: obj.sdkfileid };
+      if (typeof obj.md5sum === 'string' && /^[0-9a-fA-F]{32}$/.test(obj.md5sum))
+        ref.md5sum = obj.md5sum.toLowerCase();
+      const size = obj.filesize ?? obj.fileSize ?? obj.voice_size;
+      if (typeof size === 'number' && Number.isSafeInteger(size) && size >= 0) ref.size = size;
+      found.set(obj.sdkfileid, ref);
+    }
+    for (const value of Object.values(obj)) visit(value, depth + 1);
+  };
+  visit(record, 0);
+  return [...found.values()];
+}
+
+/** Where fetched bytes go. `abort` must leave nothing stored. */
+export interface MediaSink {
+  write(chunk: Buffer): Promise<void>;
+  finish(): Promise<void>;
+  abort(reason: Error): void;
+}
+
+export interface ChunkSource {
+  mediaChunk(
+    sdkfileid: string,
+    index: Buffer,
+  ): Promise<{ data: Buffer; outIndex: Buffer; finished: boolean }>;
+}
+
+export interface MediaResult {
+  status: 'done' | 'md5_mismatch';
+  md5: string;
+  bytes: number;
+  /** digests of the attempts that did not match (same length as attempts - 1 when mismatched) */
+  attempts: number;
+}
+
+export class MediaTooLargeError extends Error {}
+
+/**
+ * Downloads one media object chunk by chunk (GetMediaData until is_finish), streaming into a sink
+ * and computing its md5 on the way. The last chunk is held back until the digest is known: on a
+ * mismatch the upload is aborted before it completes and the download retried; after `maxAttempts`
+ * mismatches the bytes are kept anyway (losing them would be worse) and reported as md5_mismatch,
+ * so the caller keeps both digests and raises an alert.
+ */
+export async function fetchMedia(options: {
+  source: ChunkSource;
+  sdkfileid: string;
+  expectedMd5: string | null;
+  maxAttempts: number;
+  maxBytes: number;
+  openSink: (attempt: number, previousMd5: string | undefined) => MediaSink;
+}): Promise<MediaResult> {
+  let previousMd5: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const sink = options.openSink(attempt, previousMd5);
+    const md5 = createHash('md5');
+    let bytes = 0;
+    let held: Buffer | undefined;
+    let index: Buffer = Buffer.alloc(0);
+    try {
+      for (;;) {
+        const chunk = await options.source.mediaChunk(options.sdkfileid, index);
+        if (held) await sink.write(held);
+        held = chunk.data;
+        md5.update(chunk.data);
+        bytes += chunk.data.length;
+        if (bytes > options.maxBytes) throw new MediaTooLargeError(`media over ${options.maxBytes} bytes`);
+        if (chunk.finished) break;
+        if (chunk.outIndex.length === 0) throw new Error('GetMediaData gave no index for the next chunk');
+        index = chunk.outIndex;
+      }
+    } catch (err) {
+      sink.abort(err as Error);
+      throw err;
+    }
+    const digest = md5.digest('hex');
+    const matches = options.expectedMd5 === null || digest === options.expectedMd5;
+    if (!matches && attempt < options.maxAttempts) {
+      sink.abort(new Error(`md5 mismatch: expected ${options.expectedMd5}, got ${digest}`));
+      previousMd5 = digest;
+      continue;
+    }
+    if (held) await sink.write(held);
+    await sink.finish();
+    return { status: matches ? 'done' : 'md5_mismatch', md5: digest, bytes, attempts: attempt };
+  }
+}
+
+export class UploadError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Streams media into the recordings service: `PUT /v1/media/{corpId}/{sdkfileidHash}` (chunked,
+ * application/octet-stream). Headers carry the message it belongs to and the md5 WeCom announced;
+ * on the final attempt after mismatches, also the digest of the previous attempt, so the stored
+ * object carries both.
+ */
+export function recordingsSink(options: {
+  recordingsUrl: string;
+  corpId: string;
+  sdkfileid: string;
+  msgid: string;
+  expectedMd5: string | null;
+  previousMd5: string | undefined;
+}): MediaSink {
+  const fileKey = createHash('sm3').update(options.sdkfileid).digest('hex');
+  const url = new URL(`/v1/media/${encodeURIComponent(options.corpId)}/${fileKey}`, options.recordingsUrl);
+  const headers: http.OutgoingHttpHeaders = {
+    'content-type': 'application/octet-stream',
+    'x-cz-msgid': options.msgid,
+  };
+  if (options.expectedMd5) headers['x-cz-expected-md5'] = options.expectedMd5;
+  if (options.previousMd5) headers['x-cz-previous-md5'] = options.previousMd5;
+  const request = http.request(url, { method: 'PUT', headers });
+  let failure: Error | undefined;
+  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+    request.once('response', (res) => {
+      // an early answer (e.g. 404 before the body is sent) stops the upload at once
+      if ((res.statusCode ?? 0) >= 300)
+        failure ??= new UploadError(`recordings answered ${res.statusCode}`, res.statusCode);
+      resolve(res);
+    });
+    request.once('error', (err) => {
+      failure ??= err;
+      reject(err);
+    });
+  });
+  response.catch(() => undefined);
+  const readBody = async (res: http.IncomingMessage) => {
+    const parts: Buffer[] = [];
+    for await (const part of res) parts.push(part as Buffer);
+    return Buffer.concat(parts).toString('utf8').slice(0, 300);
+  };
+  return {
+    async write(chunk) {
+      if (failure) throw failure;
+      if (!request.write(chunk)) {
+        await new Promise<void>((resolve, reject) => {
+          request.once('drain', resolve);
+          request.once('error', reject);
+          request.once('close', resolve);
+        });
+      }
+      if (failure) throw failure;
+    },
+    async finish() {
+      request.end();
+      const res = await response;
+      const body = await readBody(res);
+      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
+        throw new UploadError(`recordings answered ${res.statusCode}: ${body}`, res.statusCode);
+      }
+    },
+    abort(reason) {
+      failure ??= reason;
+      request.destroy(reason);
+    },
+  };
+}
