@@ -1,0 +1,4 @@
+export * from './text';
+export * from './query';
+export * from './hasher';
+export * from './kinds';
