@@ -1,18 +1,27 @@
 import fp from 'fastify-plugin';
-import { envString } from './config';
-import { LocalKeyProvider, type KeyProvider } from './crypto';
+import { ConfigError, envInt, envString } from './config';
+import type { KeyProvider } from './crypto';
+import { RemoteKeyProvider } from './keyclient';
 
 /**
- * The placeholder key source of the walking skeleton: one master key from the environment
- * (CZ_DEV_MASTER_KEY, 64 hex chars, written by the local stack scripts). The key-service issue
- * replaces this with a remote KeyProvider backed by the Shamir-unsealed root key.
+ * Every service's key source: the key service (services/keyservice) at CZ_KEYSERVICE_URL, with
+ * this service's own credential CZ_KEYSERVICE_TOKEN. It also answers blind-index keys
+ * (`indexKey(purpose)`, see ./index-keys). Unwrapped keys are cached for CZ_KEYSERVICE_CACHE_TTL_MS
+ * (default 60 s), at most CZ_KEYSERVICE_CACHE_MAX entries (default 10,000).
  */
-export function keyProviderFromEnv(): KeyProvider {
-  const hex = envString('CZ_DEV_MASTER_KEY');
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-    throw new Error('CZ_DEV_MASTER_KEY must be 64 hex characters (32 bytes)');
+export function keyProviderFromEnv(): RemoteKeyProvider {
+  const url = process.env.CZ_KEYSERVICE_URL;
+  if (!url) {
+    throw new ConfigError(
+      'CZ_KEYSERVICE_URL is not set: services get their keys from the key service (the local stack sets it in .stack/services.env)',
+    );
   }
-  return new LocalKeyProvider({ masterKey: Buffer.from(hex, 'hex') });
+  return new RemoteKeyProvider({
+    url,
+    token: envString('CZ_KEYSERVICE_TOKEN'),
+    cacheTtlMs: envInt('CZ_KEYSERVICE_CACHE_TTL_MS', 60000),
+    cacheMaxEntries: envInt('CZ_KEYSERVICE_CACHE_MAX', 10000),
+  });
 }
 
 declare module 'fastify' {

@@ -24,6 +24,11 @@ export function loadStackEnv(): void {
         process.env[match[1]] = match[2]!.replace(/^['"]|['"]$/g, '');
     }
   }
+  // tests and local tools use the `dev` key-service credential issued by the stack's bootstrap
+  const devToken = `${repoRoot}.stack/secrets/keyservice/callers/dev.token`;
+  if (process.env.CZ_KEYSERVICE_TOKEN === undefined && existsSync(devToken)) {
+    process.env.CZ_KEYSERVICE_TOKEN = readFileSync(devToken, 'utf8').trim();
+  }
 }
 
 export interface TestDatabase {

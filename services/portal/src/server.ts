@@ -11,7 +11,10 @@ import {
 import app from './app';
 
 assertNationalCryptoAvailable();
-const masterKey = Buffer.from(envString('CZ_DEV_MASTER_KEY'), 'hex');
+// Page cursors are signed with the portal's own secret (the same on every replica), not with a
+// data key: a cursor protects a position in a list, not archived content.
+const cursorSecret = envString('CZ_PORTAL_CURSOR_KEY');
+if (cursorSecret.length < 32) throw new Error('CZ_PORTAL_CURSOR_KEY must be at least 32 characters');
 await startService({
   service: 'portal',
   http: httpConfig('portal', ServicePorts.portal),
@@ -19,7 +22,7 @@ await startService({
   pluginOptions: {
     database: databaseConfig(),
     keys: keyProviderFromEnv(),
-    cursorKey: hkdfSm3(masterKey, Buffer.alloc(0), 'cz/portal/cursor', 32),
+    cursorKey: hkdfSm3(Buffer.from(cursorSecret, 'utf8'), Buffer.alloc(0), 'cz/portal/cursor', 32),
     consoleRoot: envString('CZ_CONSOLE_ROOT', fileURLToPath(new URL('../../../web/dist', import.meta.url))),
   },
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { KEYSERVICE_KEK_PREFIX } from '@cz/common';
 import {
   CryptoError,
   hkdfSm3,
@@ -31,7 +32,8 @@ const KW = 'sm4-ecb';
 /** SM4 key wrap of a 16-byte key */
 export const WRAPPED_KEY_BYTES = SM4_KEY_BYTES + 8;
 
-export const KEK_ID_PREFIX = 'keyservice/';
+/** shared with the client, which refuses other KEK ids without asking */
+export const KEK_ID_PREFIX = KEYSERVICE_KEK_PREFIX;
 
 export function kekIdOf(dataClass: DataClass): string {
   return `${KEK_ID_PREFIX}${dataClass}`;
