@@ -4,6 +4,7 @@ import { ArchivedMessageV1 } from '@cz/contracts';
 import type { PoisonRecord } from '@cz/common';
 import { CryptoError, openBuffer, parseSealedHeader, type KeyProvider } from '@cz/common/crypto';
 import type { MessageRow } from './store';
+import { prepareConsent } from './wecom-store';
 
 const checkArchived = TypeCompiler.Compile(ArchivedMessageV1);
 
@@ -54,6 +55,10 @@ export async function decodeBatch(messages: KafkaMessage[], keys: KeyProvider): 
       }
       throw err;
     }
+  }
+  // outside the try: a key-source failure here is transient and must retry the batch, not DLQ it
+  for (const row of rows) {
+    if (row.message.consent) row.consent = await prepareConsent(row.message, keys);
   }
   return { rows, poison };
 }

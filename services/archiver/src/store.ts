@@ -1,12 +1,15 @@
 import type { DataSource } from 'typeorm';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 import { completenessTimeZone, trackSeqs } from './completeness';
+import { storeWecomModel, type ConsentRow, type ContentConflictObserver } from './wecom-store';
 
 export interface MessageRow {
   message: ArchivedMessageV1;
   sealedRecord: Buffer;
   kekId: string;
   kekVersion: number;
+  /** agree / disagree records: the sealed, blind-indexed subject (see prepareConsent) */
+  consent?: ConsentRow;
 }
 
 const INSERT_CHUNK = 500;
@@ -15,9 +18,14 @@ const toDate = (ms: number) => new Date(ms);
 
 /**
  * Stores a batch in one transaction. Idempotent: a message already archived under (corp, msgid)
- * is left exactly as it was (INSERT IGNORE on the unique key), so redelivery never duplicates.
+ * is left exactly as it was (INSERT IGNORE on the unique key), so redelivery never duplicates; a
+ * different record under the same msgid is kept as a variant (see storeWecomModel).
  */
-export async function storeMessages(db: DataSource, rows: MessageRow[]): Promise<number> {
+export async function storeMessages(
+  db: DataSource,
+  rows: MessageRow[],
+  observer?: ContentConflictObserver,
+): Promise<number> {
   if (rows.length === 0) return 0;
   let inserted = 0;
   await db.transaction(async (tx) => {
@@ -44,6 +52,7 @@ export async function storeMessages(db: DataSource, rows: MessageRow[]): Promise
           'kek_id',
           'kek_version',
           'sealed_record',
+          'content_mac',
         ])
         .values(
           chunk.map(({ message: m, sealedRecord, kekId, kekVersion }) => ({
@@ -61,11 +70,13 @@ export async function storeMessages(db: DataSource, rows: MessageRow[]): Promise
             kek_id: kekId,
             kek_version: kekVersion,
             sealed_record: sealedRecord,
+            content_mac: m.contentMac ?? null,
           })),
         )
         .execute();
       inserted += (result.raw as { affectedRows?: number }).affectedRows ?? 0;
-      const recipients = chunk.flatMap(({ message: m }) =>
+      const kept = await storeWecomModel(tx, chunk, observer);
+      const recipients = kept.flatMap(({ message: m }) =>
         [...new Set(m.tolist)].map((recipient) => ({
           message_id: m.id,
           recipient,

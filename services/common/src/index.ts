@@ -5,6 +5,7 @@ export * from './db';
 export * from './kafka';
 export * from './masking';
 export * from './keys';
+export * from './index-keys';
 export * from './keyclient';
 export * from './service';
 export * from './health';

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ConsentDecision, MediaRef } from './wecom-types';
 
 /** Kafka topics. Values are always sealed envelopes (see @cz/common/crypto); never plaintext. */
 export const Topics = {
@@ -44,6 +45,20 @@ export const ArchivedMessageV1 = Type.Object(
     text: Type.String(),
     raw: Type.Record(Type.String(), Type.Unknown()),
     receivedAt: Type.Integer(),
+    // Optional so that records written before the message model existed still pass the contract.
+    /** every media object the record refers to (to be fetched with the Finance SDK) */
+    media: Type.Optional(Type.Array(MediaRef)),
+    /** the msgtype is not one Cunzheng knows: kept raw, searchable text is best effort */
+    unknownType: Type.Optional(Type.Boolean()),
+    /** this record recalls (撤回) the message with this msgid; the original is flagged, never deleted */
+    recallOf: Type.Optional(Type.String()),
+    /** agree / disagree records: the consent decision for the registry (REG-08) */
+    consent: Type.Optional(ConsentDecision),
+    /**
+     * HMAC-SM3 (blind-index key "message-content") of the canonical record without `seq`, hex: tells
+     * a redelivery (same MAC) from a different record reusing a msgid (conflict) without plaintext.
+     */
+    contentMac: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   },
   { $id: 'ArchivedMessageV1' },
 );

@@ -1,5 +1,6 @@
 export * from './common';
 export * from './wecom';
+export * from './wecom-types';
 export * from './events';
 export * from './portal';
 export * from './alerts';

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MediaRef } from './wecom-types';
 
 export const Role = Type.Union([
   Type.Literal('auditor'),
@@ -66,6 +67,14 @@ export const MessageView = Type.Object({
   msgtime: Type.String({ format: 'date-time' }),
   /** searchable text, personal data masked (phones 138****1234, ID and bank cards) */
   text: Type.String(),
+  /** media the message refers to (file names masked like text) */
+  media: Type.Array(MediaRef),
+  /** the sender recalled (撤回) this message; it stays archived and visible */
+  recalled: Type.Boolean(),
+  /** for a recall record: msgid of the message it recalled */
+  recallOf: Type.Union([Type.String(), Type.Null()]),
+  /** msgtype unknown to Cunzheng: archived raw, text is best effort */
+  unknownType: Type.Boolean(),
 });
 export type MessageView = Static<typeof MessageView>;
 

@@ -3,8 +3,9 @@ import { CorpId } from './common';
 
 /**
  * One decrypted WeCom chat-archive record (会话内容存档), as returned by the Finance SDK's
- * DecryptData. Only the fields every record carries are fixed here; the type-specific payload
- * (text, image, file, ...) is kept whole, because an archive must keep what it was given.
+ * DecryptData: the envelope every send/recall record carries. The type-specific payloads (image,
+ * file, chatrecord, ...) are described in ./wecom-types.ts and validated per msgtype; the record is
+ * kept whole, because an archive must keep what it was given.
  */
 export const WeComMessage = Type.Object(
   {
@@ -19,10 +20,33 @@ export const WeComMessage = Type.Object(
     /** Finance-SDK sequence number of this record, when it came from the puller */
     seq: Type.Optional(Type.Integer({ minimum: 0 })),
     text: Type.Optional(Type.Object({ content: Type.String({ maxLength: 200000 }) })),
+    /** meeting_voice_call: id of the voice meeting (top level, beside the payload) */
+    voiceid: Type.Optional(Type.String({ maxLength: 256 })),
+    /** voip_doc_share: id of the voice call (top level, beside the payload) */
+    voipid: Type.Optional(Type.String({ maxLength: 256 })),
   },
   { additionalProperties: true, $id: 'WeComMessage' },
 );
 export type WeComMessage = Static<typeof WeComMessage>;
+
+/**
+ * A corp-switch log record (切换企业日志): `action: "switch"` with neither msgtype nor from/tolist/
+ * msgtime, but `user` (the member who switched) and `time` (ms). Archived as a message from `user`
+ * to nobody at `time`. `from` / `msgtime` are accepted in their place from relays that rename them.
+ */
+export const WeComSwitchRecord = Type.Object(
+  {
+    msgid: Type.String({ minLength: 1, maxLength: 128 }),
+    action: Type.Literal('switch'),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    time: Type.Optional(Type.Integer({ minimum: 0, maximum: 32503680000000 })),
+    from: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    msgtime: Type.Optional(Type.Integer({ minimum: 0, maximum: 32503680000000 })),
+    seq: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: true, $id: 'WeComSwitchRecord' },
+);
+export type WeComSwitchRecord = Static<typeof WeComSwitchRecord>;
 
 export const MAX_BATCH_RECORDS = 1000;
 

@@ -1,78 +1,68 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { WeComMessage, type ArchivedMessageV1, type RecordProblem } from '@cz/contracts';
+import type { ArchivedMessageV1, ConsentDecision } from '@cz/contracts';
 import { conversationIdOf, messageArchiveId } from '@cz/common';
+import { extractContent } from './wecom/extract';
+import type { ValidRecord } from './wecom/validate';
 
-const checkWeComMessage = TypeCompiler.Compile(WeComMessage);
+export { validateRecord, type Validation, type ValidRecord } from './wecom/validate';
+export { extractContent } from './wecom/extract';
 
-export type Validation =
-  { ok: true; record: WeComMessage } | { ok: false; msgid?: string; errors: RecordProblem[] };
+const objectAt = (raw: Record<string, unknown>, key: string): Record<string, unknown> | undefined => {
+  const value = raw[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+};
 
-/** Validates one record of a batch on its own, so one bad record never sinks its neighbours. */
-export function validateRecord(candidate: unknown): Validation {
-  const msgid =
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof (candidate as { msgid?: unknown }).msgid === 'string'
-      ? (candidate as { msgid: string }).msgid
-      : undefined;
-  if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
-    return { ok: false, errors: [{ path: '', message: 'record must be a JSON object' }] };
-  }
-  const errors: RecordProblem[] = [];
-  for (const error of checkWeComMessage.Errors(candidate)) {
-    // TypeBox reports a union failure once per branch; one line per path is enough for a caller.
-    if (!errors.some((e) => e.path === error.path)) errors.push({ path: error.path, message: error.message });
-    if (errors.length >= 20) break;
-  }
-  const record = candidate as WeComMessage;
-  if (errors.length === 0 && record.action !== 'switch' && !record.msgtype) {
-    errors.push({ path: '/msgtype', message: `msgtype is required when action is ${record.action}` });
-  }
-  if (errors.length === 0 && record.msgtype === 'text' && typeof record.text?.content !== 'string') {
-    errors.push({ path: '/text/content', message: 'a text message needs text.content' });
-  }
-  if (errors.length > 0) return msgid === undefined ? { ok: false, errors } : { ok: false, msgid, errors };
-  return { ok: true, record };
+function consentOf(record: ValidRecord): ConsentDecision | undefined {
+  const { msgtype, msgtime } = record.envelope;
+  if (msgtype !== 'agree' && msgtype !== 'disagree') return undefined;
+  const payload = objectAt(record.raw, msgtype);
+  const userid = payload?.userid;
+  if (typeof userid !== 'string' || userid.length === 0) return undefined;
+  const at = payload?.[`${msgtype}_time`];
+  return {
+    decision: msgtype,
+    userid,
+    at: typeof at === 'number' && Number.isSafeInteger(at) && at >= 0 ? at : msgtime,
+  };
 }
 
 /**
- * Searchable text of a record. The ingest issue extends this to every WeCom msgtype; unknown types
- * are archived whole with empty searchable text.
+ * The normalised archive form of a validated record: envelope fields, searchable text and media
+ * references per msgtype, recall target, consent decision, and the record itself, whole.
  */
-export function searchableText(record: WeComMessage): string {
-  const payload = record.msgtype ? (record as Record<string, unknown>)[record.msgtype] : undefined;
-  if (record.msgtype === 'text') return record.text?.content ?? '';
-  if (typeof payload === 'object' && payload !== null) {
-    const p = payload as Record<string, unknown>;
-    const parts = ['title', 'filename', 'description', 'content', 'name', 'address']
-      .map((k) => p[k])
-      .filter((v): v is string => typeof v === 'string' && v.length > 0);
-    return parts.join(' ');
-  }
-  return '';
-}
-
 export function toArchivedMessage(
   corpId: string,
-  record: WeComMessage,
+  record: ValidRecord,
   receivedAt: number,
+  contentMac?: string,
 ): ArchivedMessageV1 {
+  const { envelope, raw } = record;
+  const { text, media } = extractContent(envelope.msgtype, raw);
   const archived: ArchivedMessageV1 = {
     schema: 'cz.msg.v1',
-    id: messageArchiveId(corpId, record.msgid),
+    id: messageArchiveId(corpId, envelope.msgid),
     corpId,
-    msgid: record.msgid,
-    action: record.action,
-    from: record.from,
-    tolist: record.tolist,
-    conversationId: conversationIdOf(record),
-    msgtime: record.msgtime,
-    text: searchableText(record),
-    raw: record as Record<string, unknown>,
+    msgid: envelope.msgid,
+    action: envelope.action,
+    from: envelope.from,
+    tolist: envelope.tolist,
+    // a corp switch is a log line of one member, not part of a conversation
+    conversationId: envelope.action === 'switch' ? `switch:${envelope.from}` : conversationIdOf(envelope),
+    msgtime: envelope.msgtime,
+    text,
+    raw,
     receivedAt,
+    media,
   };
-  if (record.seq !== undefined) archived.seq = record.seq;
-  if (record.msgtype !== undefined) archived.msgtype = record.msgtype;
-  if (record.roomid) archived.roomid = record.roomid;
+  if (envelope.seq !== undefined) archived.seq = envelope.seq;
+  if (envelope.msgtype !== undefined) archived.msgtype = envelope.msgtype;
+  if (envelope.roomid) archived.roomid = envelope.roomid;
+  if (!record.known) archived.unknownType = true;
+  const recalled = envelope.msgtype === 'revoke' ? objectAt(raw, 'revoke')?.pre_msgid : undefined;
+  if (typeof recalled === 'string' && recalled.length > 0) archived.recallOf = recalled;
+  const consent = consentOf(record);
+  if (consent) archived.consent = consent;
+  if (contentMac) archived.contentMac = contentMac;
   return archived;
 }

@@ -13,6 +13,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             stored: Type.Integer(),
             duplicates: Type.Integer(),
             deadLettered: Type.Integer(),
+            contentConflicts: Type.Integer(),
           }),
         },
       },

@@ -3,9 +3,15 @@ import { createDataSource } from '../db';
 import { Messages1732500000000 } from './1732500000000-messages';
 import { Portal1732500001000 } from './1732500001000-portal';
 import { Completeness1795607017564 } from './1795607017564-completeness';
+import { WecomModel1795607109020 } from './1795607109020-wecom-model';
 
 /** Migrations of the main archive database (cz_main), in order. */
-export const mainMigrations = [Messages1732500000000, Portal1732500001000, Completeness1795607017564];
+export const mainMigrations = [
+  Messages1732500000000,
+  Portal1732500001000,
+  Completeness1795607017564,
+  WecomModel1795607109020,
+];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 
 /** Options of a DataSource on the main database; `config` defaults to the environment's. */

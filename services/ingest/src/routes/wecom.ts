@@ -8,9 +8,10 @@ import {
   type AcceptedRecord,
   type RejectedRecord,
 } from '@cz/contracts';
-import { sendDurably, type OutgoingRecord } from '@cz/common';
+import { IndexPurposes, indexKeyFor, sendDurably, type OutgoingRecord } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
 import { toArchivedMessage, validateRecord } from '../normalise';
+import { contentMacOf } from '../wecom/canonical';
 
 // 400 is either the per-record reply (some records rejected) or a whole-request error (bad JSON, schema).
 const Type400 = Type.Union([IngestBatchReply, ErrorReply]);
@@ -31,6 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const rejected: RejectedRecord[] = [];
       const outgoing: OutgoingRecord[] = [];
       const seenInBatch = new Set<string>();
+      const macKey = await indexKeyFor(app.keys, IndexPurposes.messageContent);
 
       for (const [index, candidate] of messages.entries()) {
         const result = validateRecord(candidate);
@@ -42,11 +44,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           );
           continue;
         }
-        const archived = toArchivedMessage(corpId, result.record, receivedAt);
+        const mac = contentMacOf(macKey, result.record.raw);
+        const archived = toArchivedMessage(corpId, result.record, receivedAt, mac);
         accepted.push({ index, msgid: archived.msgid, id: archived.id });
-        // a record repeated inside one batch is the same record: acknowledge both, write once
-        if (seenInBatch.has(archived.id)) continue;
-        seenInBatch.add(archived.id);
+        // A record repeated inside one batch is the same record: acknowledge both, write once. A
+        // different record under a msgid already seen is written too: the archiver keeps the first
+        // and stores this one as a conflicting variant, so nothing acknowledged is dropped here.
+        if (seenInBatch.has(`${archived.id}:${mac}`)) continue;
+        seenInBatch.add(`${archived.id}:${mac}`);
         outgoing.push({
           key: archived.conversationId,
           value: await sealBuffer(Buffer.from(JSON.stringify(archived)), app.keys, 'chat'),

@@ -22,10 +22,13 @@ interface MessageRow {
   conversation_id: string;
   msgtime: Date;
   sealed_record: Buffer;
+  recalled: number | string;
 }
 
+// `recalled`: a recall record points at its original by archive id, whichever arrived first
 const COLUMNS =
-  'm.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime, m.sealed_record';
+  'm.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime, m.sealed_record, ' +
+  'EXISTS (SELECT 1 FROM message_recall rc WHERE rc.message_id = m.id) AS recalled';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -105,6 +108,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           conversationId: row.conversation_id,
           msgtime: new Date(row.msgtime).toISOString(),
           text: maskPersonalData(record.text),
+          media: (record.media ?? []).map((ref) =>
+            ref.filename === undefined ? ref : { ...ref, filename: maskPersonalData(ref.filename) },
+          ),
+          recalled: Number(row.recalled) === 1,
+          recallOf: record.recallOf ?? null,
+          unknownType: record.unknownType === true,
         });
       }
       const last = page[page.length - 1];

@@ -9,7 +9,7 @@ import {
 } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { decodeBatch } from '../../decode';
-import { storeMessages } from '../../store';
+import { storeMessages, type MessageRow } from '../../store';
 
 export interface ArchiveConsumerOptions {
   kafka: KafkaConfig;
@@ -19,14 +19,21 @@ export interface ArchiveConsumerOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    archiveStats: { batches: number; stored: number; duplicates: number; deadLettered: number };
+    archiveStats: {
+      batches: number;
+      stored: number;
+      duplicates: number;
+      deadLettered: number;
+      /** records that reused an archived msgid with different content, kept as variants */
+      contentConflicts: number;
+    };
   }
 }
 
 /** Consumes cz.msg.v1 and stores each batch in one transaction before its offsets are committed. */
 export default fp<ArchiveConsumerOptions>(
   async (app, options) => {
-    const stats = { batches: 0, stored: 0, duplicates: 0, deadLettered: 0 };
+    const stats = { batches: 0, stored: 0, duplicates: 0, deadLettered: 0, contentConflicts: 0 };
     app.decorate('archiveStats', stats);
     const kafka = createKafka(options.kafka, app.log as never);
     await ensureTopics(kafka, [{ topic: Topics.messages }]);
@@ -39,10 +46,21 @@ export default fp<ArchiveConsumerOptions>(
         logger: app.log as never,
         handleBatch: async (messages) => {
           const { rows, poison } = await decodeBatch(messages, options.keys);
-          const inserted = await storeMessages(app.db, rows);
+          // counted after the transaction committed, so a retried batch is not counted twice
+          const conflicts: MessageRow[] = [];
+          const inserted = await storeMessages(app.db, rows, {
+            contentConflict: (row) => void conflicts.push(row),
+          });
+          for (const { message: m } of conflicts) {
+            app.log.warn(
+              { corpId: m.corpId, msgid: m.msgid, id: m.id },
+              'msgid reused with different content: first record kept, this one stored as a variant',
+            );
+          }
           stats.batches += 1;
           stats.stored += inserted;
-          stats.duplicates += rows.length - inserted;
+          stats.duplicates += rows.length - inserted - conflicts.length;
+          stats.contentConflicts += conflicts.length;
           stats.deadLettered += poison.length;
           app.log.debug({ received: messages.length, inserted, poison: poison.length }, 'batch archived');
           return poison;
