@@ -6,6 +6,7 @@ export * from './kafka';
 export * from './masking';
 export * from './keys';
 export * from './index-keys';
+export * from './call-events';
 export * from './keyclient';
 export * from './service';
 export * from './health';

@@ -6,3 +6,5 @@ export * from './portal';
 export * from './alerts';
 export * from './puller';
 export * from './keys';
+export * from './calls';
+export * from './behaviour';

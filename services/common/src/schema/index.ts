@@ -4,6 +4,7 @@ import { Messages1732500000000 } from './1732500000000-messages';
 import { Portal1732500001000 } from './1732500001000-portal';
 import { Completeness1795607017564 } from './1795607017564-completeness';
 import { WecomModel1795607109020 } from './1795607109020-wecom-model';
+import { CallsEvents1795607243235 } from './1795607243235-calls-events';
 
 /** Migrations of the main archive database (cz_main), in order. */
 export const mainMigrations = [
@@ -11,6 +12,7 @@ export const mainMigrations = [
   Portal1732500001000,
   Completeness1795607017564,
   WecomModel1795607109020,
+  CallsEvents1795607243235,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 
