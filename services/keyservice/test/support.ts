@@ -3,6 +3,7 @@
  * initialises it the way officers would.
  */
 import type { LightMyRequestResponse } from 'fastify';
+import fp from 'fastify-plugin';
 import { createDataSource, createServer } from '@cz/common';
 import type { KeyInitReply } from '@cz/contracts';
 import { createTestDatabase, type TestDatabase } from '../../common/test/support';
@@ -22,9 +23,12 @@ export type KeyServiceApp = ReturnType<typeof createServer>;
 export async function buildKeyService(
   db: TestDatabase,
   settings: Partial<KeyServiceSettings> = {},
+  beforeReady: (server: KeyServiceApp) => void = () => undefined,
 ): Promise<KeyServiceApp> {
   const server = createServer('keyservice', { logger: process.env.KS_TEST_LOG === '1' });
-  await server.register(app, {
+  beforeReady(server);
+  // fastify-plugin lifts the app's decorations (keyStore) to the server, for tests that reach in
+  await server.register(fp(app), {
     database: db.config,
     settings: { autoRotateCheckMs: 3600000, ...settings },
   });
