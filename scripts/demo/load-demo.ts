@@ -2,8 +2,13 @@
  * Posts a few hundred synthetic Chinese customer conversations through the real ingest API:
  * several branches, their account managers, retail customers, some of them with mis-selling
  * phrases (保本保息, 稳赚不赔, ...) and personal numbers, so every later feature has data to show.
- * Deterministic: the same run produces the same msgids, so re-running it archives nothing twice.
+ * Besides text, a realistic mix of the other WeCom message types: customers' consent (agree, a few
+ * disagree), product brochures (file), links to risk disclosures, screenshots (image), voice notes,
+ * forwarded chat records, locations, cards, and now and then a risky line the employee recalls.
+ * Deterministic: the same run produces the same msgids and content, so re-running it archives
+ * nothing twice (and raises no msgid conflicts).
  */
+import { createHash } from 'node:crypto';
 import type { IngestBatchReply } from '@cz/contracts';
 
 const INGEST_URL = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
@@ -153,6 +158,16 @@ interface DemoMessage {
   text: { content: string };
 }
 
+interface DemoConversation {
+  c: number;
+  emp: (typeof employees)[number];
+  cust: (typeof customers)[number];
+  roomid: string | undefined;
+  others: string[];
+  times: number[];
+}
+const conversationLog: DemoConversation[] = [];
+
 function buildConversations(): DemoMessage[] {
   const messages: DemoMessage[] = [];
   const start = Date.UTC(2026, 9, 1, 1, 0); // 2026-10-01 09:00 Beijing
@@ -183,8 +198,18 @@ function buildConversations(): DemoMessage[] {
         text: fill(random() < 0.1 ? pick(riskyPitches) : pick([...compliantPitches, ...closings]), ctx),
       });
     }
+    const convo: DemoConversation = {
+      c,
+      emp,
+      cust,
+      roomid,
+      others: group ? [cust.externalUserId, colleague.userid] : [cust.externalUserId],
+      times: [],
+    };
+    conversationLog.push(convo);
     lines.forEach((line, i) => {
       time += 20000 + Math.floor(random() * 600000);
+      convo.times.push(time);
       const from = line.fromEmployee ? emp.userid : cust.externalUserId;
       const others = group
         ? [emp.userid, cust.externalUserId, colleague.userid].filter((u) => u !== from)
@@ -204,7 +229,169 @@ function buildConversations(): DemoMessage[] {
   return messages;
 }
 
-const messages = buildConversations();
+// The other message types come from their own PRNG, so the text conversations above stay
+// byte-for-byte what earlier versions of this script loaded.
+const random2 = prng(20261203);
+const pick2 = <T>(items: readonly T[]): T => items[Math.floor(random2() * items.length)]!;
+const fakeSdkFileId = (seed: string) =>
+  Buffer.concat([
+    Buffer.from([0x0a, 0xd6, 0x01]),
+    ...Array.from({ length: 8 }, (_, i) => createHash('sha256').update(`${seed}#${i}`).digest()),
+  ]).toString('base64');
+const md5 = (seed: string) => createHash('md5').update(seed).digest('hex');
+
+const brochures = [
+  '稳健理财30天产品说明书.pdf',
+  '天天利货币基金合同.pdf',
+  '安心养老年金险条款.pdf',
+  '结构性存款风险揭示书.pdf',
+  '2026年四季度资产配置建议.pptx',
+  '个人客户风险测评问卷.docx',
+];
+const links = [
+  {
+    title: '理财产品风险揭示书',
+    description: '购买前请仔细阅读产品说明书和风险揭示书',
+    link_url: 'https://www.demo-bank.example.cn/wealth/risk-disclosure',
+  },
+  {
+    title: '天天利货币基金七日年化收益率走势',
+    description: '过往业绩不代表未来表现',
+    link_url: 'https://www.demo-bank.example.cn/funds/ttl/yield',
+  },
+  {
+    title: '手机银行线上开户指南',
+    description: '三步完成开户，全程约5分钟',
+    link_url: 'https://www.demo-bank.example.cn/guide/open-account',
+  },
+];
+const recalledLines = [
+  '这款产品保本保息，您放心买。',
+  '您先私下转账给我，我帮您操作。',
+  '这个绝对无风险，稳赚不赔。',
+];
+
+function buildOtherTypes(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const convo of conversationLog) {
+    const { c, emp, cust, roomid, others } = convo;
+    const at = (index: number, offset: number) =>
+      (convo.times[Math.min(index, convo.times.length - 1)] ?? 0) + offset;
+    const envelope = (suffix: string, from: string, msgtime: number) => ({
+      msgid: `demo-${c}-${suffix}`,
+      action: 'send',
+      from,
+      tolist: from === emp.userid ? others : [emp.userid, ...others.filter((u) => u !== from)],
+      ...(roomid ? { roomid } : {}),
+      msgtime,
+    });
+    // consent first: the customer's agree (rarely disagree) shortly before the first message
+    const consent = random2();
+    if (!roomid && consent < 0.45) {
+      const decision = consent < 0.03 ? 'disagree' : 'agree';
+      const when = at(0, -60000);
+      out.push({
+        ...envelope('consent', cust.externalUserId, when),
+        msgtype: decision,
+        [decision]: { userid: cust.externalUserId, [`${decision}_time`]: when - 2000 },
+      });
+    }
+    if (random2() < 0.3) {
+      const filename = pick2(brochures);
+      const seed = `demo-${c}-file`;
+      out.push({
+        ...envelope('file', emp.userid, at(2, 15000)),
+        msgtype: 'file',
+        file: {
+          md5sum: md5(seed),
+          filename,
+          fileext: filename.split('.').pop(),
+          filesize: 80000 + Math.floor(random2() * 4_000_000),
+          sdkfileid: fakeSdkFileId(seed),
+        },
+      });
+    }
+    if (random2() < 0.2) {
+      out.push({ ...envelope('link', emp.userid, at(3, 12000)), msgtype: 'link', link: pick2(links) });
+    }
+    if (random2() < 0.15) {
+      const seed = `demo-${c}-image`;
+      out.push({
+        ...envelope('image', cust.externalUserId, at(1, 20000)),
+        msgtype: 'image',
+        image: {
+          md5sum: md5(seed),
+          filesize: 40000 + Math.floor(random2() * 900000),
+          sdkfileid: fakeSdkFileId(seed),
+        },
+      });
+    }
+    if (random2() < 0.1) {
+      const seed = `demo-${c}-voice`;
+      out.push({
+        ...envelope('voice', cust.externalUserId, at(4, 9000)),
+        msgtype: 'voice',
+        voice: {
+          md5sum: md5(seed),
+          voice_size: 3000 + Math.floor(random2() * 60000),
+          play_length: 2 + Math.floor(random2() * 58),
+          sdkfileid: fakeSdkFileId(seed),
+        },
+      });
+    }
+    const extra = random2();
+    if (extra < 0.04) {
+      out.push({
+        ...envelope('location', cust.externalUserId, at(5, 8000)),
+        msgtype: 'location',
+        location: {
+          longitude: 121.5 + random2() / 10,
+          latitude: 31.2 + random2() / 10,
+          address: `${emp.branch}营业部附近`,
+          title: `${emp.branch}营业部`,
+          zoom: 15,
+        },
+      });
+    } else if (extra < 0.07) {
+      out.push({
+        ...envelope('card', emp.userid, at(5, 8000)),
+        msgtype: 'card',
+        card: { corpname: `演示银行${emp.branch}`, userid: emp.userid },
+      });
+    } else if (extra < 0.1) {
+      out.push({
+        ...envelope('chatrecord', emp.userid, at(5, 8000)),
+        msgtype: 'chatrecord',
+        chatrecord: {
+          title: `${cust.name}的咨询记录`,
+          item: [
+            {
+              type: 'ChatRecordText',
+              msgtime: Math.floor(at(1, 0) / 1000),
+              content: JSON.stringify({ content: `${cust.name}想了解${pick2(products)}` }),
+              from_chatroom: false,
+            },
+          ],
+        },
+      });
+    }
+    // now and then a risky line, recalled (撤回) a few seconds later: both stay archived
+    if (random2() < 0.05) {
+      const said = at(2, 30000);
+      const original = envelope('risky', emp.userid, said);
+      out.push({ ...original, msgtype: 'text', text: { content: pick2(recalledLines) } });
+      out.push({
+        ...envelope('recall', emp.userid, said + 5000 + Math.floor(random2() * 60000)),
+        action: 'recall',
+        msgtype: 'revoke',
+        revoke: { pre_msgid: original.msgid },
+      });
+    }
+  }
+  return out;
+}
+
+const messages: { msgtype?: unknown }[] = [...buildConversations(), ...buildOtherTypes()];
 let accepted = 0;
 for (let i = 0; i < messages.length; i += 500) {
   const batch = messages.slice(i, i + 500);
@@ -220,6 +407,9 @@ for (let i = 0; i < messages.length; i += 500) {
   }
   accepted += body.accepted.length;
 }
+const byType = new Map<string, number>();
+for (const m of messages) byType.set(String(m.msgtype), (byType.get(String(m.msgtype)) ?? 0) + 1);
 console.log(
-  `demo data: ${CONVERSATIONS} conversations, ${accepted} messages accepted by ingest (corp ${CORP_ID})`,
+  `demo data: ${CONVERSATIONS} conversations, ${accepted} messages accepted by ingest (corp ${CORP_ID}): ` +
+    [...byType].map(([type, n]) => `${type} ${n}`).join(', '),
 );

@@ -203,8 +203,9 @@ function payloadOf(msgtype: string, payload: unknown, path: string, out: Collect
 }
 
 /**
- * Searchable text and media references of one record, per msgtype (see the table in
- * services/ingest/README or the report of the message-model issue). Switch records have neither.
+ * Searchable text and media references of one record, per msgtype (the switch in payloadOf is the
+ * table; test/fixtures/wecom/index.ts shows the result for a sample of each). Switch records have
+ * neither; an unknown msgtype gets the common text keys and the sdkfileid of its payload.
  */
 export function extractContent(msgtype: string | undefined, raw: Json): Extraction {
   const out = new Collector();
