@@ -687,7 +687,8 @@ export class KeyStore {
    */
   async createDailyKeys(dataClass: DataClass, days: string[], actor: string): Promise<number> {
     const ring = await this.keyring(dataClass, true);
-    const kek = await this.kek(dataClass, ring.latestVersion);
+    // a copy: sealing meanwhile overwrites the cached KEKs, and this loop awaits between chunks
+    const kek = Buffer.from(await this.kek(dataClass, ring.latestVersion));
     let created = 0;
     const now = new Date();
     for (let start = 0; start < days.length; start += 1000) {
@@ -725,6 +726,7 @@ export class KeyStore {
         }
       });
     }
+    kek.fill(0);
     return created;
   }
 
@@ -1275,7 +1277,8 @@ export class KeyStore {
     let failed = 0;
     try {
       for (const [dataClass, target] of targets) {
-        const newKek = await this.kek(dataClass, target);
+        // a copy: sealing meanwhile overwrites the cached KEKs, and the job awaits between chunks
+        const newKek = Buffer.from(await this.kek(dataClass, target));
         if (dataClass === 'index') {
           const rewrapped = await this.rewrapIndexKeys(target, newKek);
           done += rewrapped.done;
@@ -1305,11 +1308,14 @@ export class KeyStore {
               failed++; // a stored key that fails its integrity check stays as it is, and is reported
             }
           }
+          if (this.seal.sealed) throw new Error('the key service was sealed during the rewrap');
           if (updates.length > 0) {
-            // one statement per chunk; `kek_version < target` keeps a concurrent newer rewrap's result
+            // one statement per chunk; `kek_version < target` keeps a concurrent newer rewrap's result,
+            // `destroyed_at IS NULL` never brings back a key shredded in the meantime
             await this.db.query(
               `UPDATE ks_data_key SET wrapped_key = CASE id ${updates.map(() => 'WHEN ? THEN ?').join(' ')} END,
-               kek_version = ?, rewrapped_at = ? WHERE id IN (${updates.map(() => '?').join(', ')}) AND kek_version < ?`,
+               kek_version = ?, rewrapped_at = ? WHERE id IN (${updates.map(() => '?').join(', ')})
+               AND kek_version < ? AND destroyed_at IS NULL`,
               [
                 ...updates.flatMap((u) => [u.id, u.wrapped]),
                 target,
@@ -1325,6 +1331,7 @@ export class KeyStore {
             [done, failed, new Date(), id],
           );
         }
+        newKek.fill(0);
       }
       await this.db.transaction(async (tx) => {
         await tx.query(
