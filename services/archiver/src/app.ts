@@ -12,6 +12,8 @@ import type { KeyProvider } from '@cz/common/crypto';
 import archiveConsumer from './plugins/app/archive-consumer';
 import completeness from './plugins/app/completeness';
 import completenessRoutes from './routes/completeness';
+import callConsumer from './calls/consumer';
+import eventConsumer from './events/consumer';
 import { completenessTimeZone } from './completeness';
 import statsRoutes from './routes/stats';
 
@@ -33,6 +35,9 @@ const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
     keys: options.keys,
     groupId: options.groupId ?? 'cz-archiver',
   });
+  const groupId = options.groupId ?? 'cz-archiver';
+  await fastify.register(callConsumer, { kafka: options.kafka, keys: options.keys, groupId });
+  await fastify.register(eventConsumer, { kafka: options.kafka, keys: options.keys, groupId });
   await fastify.register(completeness, {
     kafka: options.kafka,
     keys: options.keys,

@@ -4,6 +4,8 @@ import type { KeyProvider } from '@cz/common/crypto';
 import kafkaPlugin from './plugins/external/kafka';
 
 import wecomRoutes from './routes/wecom';
+import callRoutes from './routes/calls';
+import eventRoutes from './routes/events';
 
 export interface IngestOptions {
   kafka: KafkaConfig;
@@ -26,6 +28,8 @@ const app: FastifyPluginAsync<IngestOptions> = async (fastify, options) => {
     checks: { kafka: async () => void (await fastify.producer()) },
   });
   await fastify.register(wecomRoutes);
+  await fastify.register(callRoutes);
+  await fastify.register(eventRoutes);
 };
 
 export default app;
