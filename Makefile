@@ -64,3 +64,7 @@ web: deps ## Build the console into web/dist
 .PHONY: demo
 demo: ## Post the demo conversations again through the ingest API (idempotent)
 	@rm -f .stack/demo-loaded && bash scripts/demo/up.sh
+
+.PHONY: keys
+keys: ## Security officers' key-service CLI: make keys ARGS="status | rotate-request … | approve ID | rewrap | verify"
+	@npx tsx services/keyservice/src/cli.ts $(ARGS)
