@@ -50,7 +50,8 @@ describe('remote KeyProvider against the key service (real HTTP, real MariaDB)',
     const keys = provider();
     await assert.rejects(keys.newDataKey('chat'), (err: unknown) => {
       assert.ok(err instanceof KeyServiceUnavailableError, String(err));
-      assert.equal(err.code, 'sealed');
+      assert.equal(err.reason, 'sealed');
+      assert.equal(err.statusCode, 503, 'API callers of a service get 503');
       return true;
     });
     await assert.rejects(keys.ready(), /sealed/);
@@ -139,7 +140,8 @@ describe('remote KeyProvider against the key service (real HTTP, real MariaDB)',
     const stranger = new RemoteKeyProvider({ url, token: `cks_${'A'.repeat(43)}` });
     await assert.rejects(stranger.newDataKey('chat'), (err: unknown) => {
       assert.ok(err instanceof KeyServiceError && !(err instanceof KeyServiceUnavailableError));
-      assert.equal(err.statusCode, 401);
+      assert.equal(err.upstreamStatus, 401);
+      assert.equal(err.statusCode, 502);
       return true;
     });
     const nowhere = new RemoteKeyProvider({ url: 'http://127.0.0.1:9', token: 'x', timeoutMs: 1000 });

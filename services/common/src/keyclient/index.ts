@@ -1,4 +1,5 @@
 import { CryptoError, type DataClass, type KeyProvider, type WrappedKey } from '../crypto';
+import { AppError } from '../errors';
 
 /*
  * The services' side of the key service: a KeyProvider (and blind-index key source) over its HTTP
@@ -13,27 +14,38 @@ import { CryptoError, type DataClass, type KeyProvider, type WrappedKey } from '
  *
  * Errors: a refusal about the key itself becomes a CryptoError (a record that can never be opened:
  * dead-letter it); the key service being sealed, unreachable or failing becomes a
- * KeyServiceUnavailableError (transient: retry); bad credentials a KeyServiceError.
+ * KeyServiceUnavailableError (transient: retry, 503 to API callers); bad credentials a
+ * KeyServiceError (502).
  */
 
 /** KEK ids of the key service's keyrings; anything else is refused here without a round trip. */
 export const KEYSERVICE_KEK_PREFIX = 'keyservice/';
 
-export class KeyServiceError extends Error {
+/**
+ * The key service refused or failed a request for a reason other than the key itself. As an
+ * AppError it reaches API callers as 502 `key_service_error` (a misconfiguration on our side, not
+ * theirs); `reason` and `upstreamStatus` keep what the key service said.
+ */
+export class KeyServiceError extends AppError {
   constructor(
-    readonly statusCode: number,
-    readonly code: string,
+    readonly upstreamStatus: number,
+    readonly reason: string,
     message: string,
+    statusCode = 502,
+    code = 'key_service_error',
   ) {
-    super(`key service: ${code}: ${message}`);
+    super(statusCode, code, `key service: ${reason}: ${message}`);
     this.name = 'KeyServiceError';
   }
 }
 
-/** The key service is sealed, not initialised, unreachable or failing: try again later. */
+/**
+ * The key service is sealed, not initialised, unreachable or failing: transient, try again later.
+ * API callers get 503 `key_service_unavailable` with nothing accepted.
+ */
 export class KeyServiceUnavailableError extends KeyServiceError {
-  constructor(code: string, message: string, statusCode = 503) {
-    super(statusCode, code, message);
+  constructor(reason: string, message: string, upstreamStatus = 503) {
+    super(upstreamStatus, reason, message, 503, 'key_service_unavailable');
     this.name = 'KeyServiceUnavailableError';
   }
 }
