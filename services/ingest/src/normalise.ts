@@ -1,4 +1,5 @@
-import type { ArchivedMessageV1, ConsentDecision } from '@cz/contracts';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ArchivedMessageV1, type ConsentDecision, type RecordProblem } from '@cz/contracts';
 import { conversationIdOf, messageArchiveId } from '@cz/common';
 import { extractContent } from './wecom/extract';
 import type { ValidRecord } from './wecom/validate';
@@ -25,6 +26,19 @@ function consentOf(record: ValidRecord): ConsentDecision | undefined {
     userid,
     at: typeof at === 'number' && Number.isSafeInteger(at) && at >= 0 ? at : msgtime,
   };
+}
+
+const checkArchived = TypeCompiler.Compile(ArchivedMessageV1);
+
+/**
+ * Problems of a normalised record against the cz.msg.v1 contract. Ingest checks what it is about
+ * to acknowledge, so that a record the archiver would dead-letter is refused here, with a reason.
+ */
+export function archivedContractProblems(archived: ArchivedMessageV1): RecordProblem[] {
+  if (checkArchived.Check(archived)) return [];
+  return [...checkArchived.Errors(archived)]
+    .slice(0, 5)
+    .map((e) => ({ path: '', message: `normalised record violates cz.msg.v1 at ${e.path}: ${e.message}` }));
 }
 
 /**

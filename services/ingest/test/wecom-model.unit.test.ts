@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { WeComMsgTypes } from '@cz/contracts';
-import { toArchivedMessage, validateRecord, type ValidRecord } from '../src/normalise';
+import {
+  archivedContractProblems,
+  toArchivedMessage,
+  validateRecord,
+  type ValidRecord,
+} from '../src/normalise';
 import { MAX_NESTING } from '../src/wecom/extract';
 import { canonicalJson, contentMacOf } from '../src/wecom/canonical';
 import { expectations, loadCorpus, type WeComRecord } from './fixtures/wecom/index';
@@ -48,6 +53,7 @@ describe('WeCom message model: corpus', () => {
       assert.equal(archived.recallOf, want.recalls ? corpus.get(want.recalls)!.msgid : undefined);
       assert.deepEqual(archived.consent, want.consent);
       assert.deepEqual(archived.raw, record, 'the record is archived whole');
+      assert.deepEqual(archivedContractProblems(archived), [], 'the archiver will accept it');
     });
   }
 
@@ -204,6 +210,37 @@ describe('WeCom message model: what relays and nesting do', () => {
     const text = toArchivedMessage(CORP, valid(record), 1).text.split('\n');
     assert.equal(text[0], `level-${MAX_NESTING + 4}`);
     assert.equal(text.length, MAX_NESTING + 1);
+  });
+
+  test('media of nested items is bounded to the contract, so the archiver never dead-letters the record', () => {
+    const record = clone(corpus.get('chatrecord')!);
+    const items = (record.chatrecord as { item: Record<string, unknown>[] }).item;
+    items[2]!.content = JSON.stringify({
+      filename: `${'长'.repeat(3000)}.pdf`,
+      fileext: 'x'.repeat(300),
+      sdkfileid: 'S1',
+    });
+    items[1]!.content = JSON.stringify({ sdkfileid: 'S'.repeat(20000), md5sum: 'm'.repeat(500) });
+    items[0]!.type = 'ChatRecordMixed';
+    items[0]!.content = JSON.stringify({ item: [{ type: 'Q'.repeat(100), content: { sdkfileid: 'S3' } }] });
+    const archived = toArchivedMessage(CORP, valid(record), 1);
+    assert.deepEqual(archivedContractProblems(archived), []);
+    assert.deepEqual(
+      archived.media?.map((m) => [m.path, m.kind.length, m.sdkfileid, m.filename?.length, m.fileext?.length]),
+      [
+        ['/chatrecord/item/0/item/0', 64, 'S3', undefined, undefined],
+        ['/chatrecord/item/2', 4, 'S1', 1024, 64],
+      ],
+    );
+  });
+
+  test('a payload key that is not a plain JSON-pointer token is escaped in paths', () => {
+    const record = {
+      ...clone(corpus.get('text')!),
+      msgtype: 'a/b~c',
+      'a/b~c': { title: '转义', sdkfileid: 'S' },
+    };
+    assert.equal(toArchivedMessage(CORP, valid(record), 1).media?.[0]?.path, '/a~1b~0c');
   });
 
   test('an item content that is not JSON is searched as plain text', () => {

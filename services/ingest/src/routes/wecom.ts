@@ -10,7 +10,7 @@ import {
 } from '@cz/contracts';
 import { IndexPurposes, indexKeyFor, sendDurably, type OutgoingRecord } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
-import { toArchivedMessage, validateRecord } from '../normalise';
+import { archivedContractProblems, toArchivedMessage, validateRecord } from '../normalise';
 import { contentMacOf } from '../wecom/canonical';
 
 // 400 is either the per-record reply (some records rejected) or a whole-request error (bad JSON, schema).
@@ -46,6 +46,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         }
         const mac = contentMacOf(macKey, result.record.raw);
         const archived = toArchivedMessage(corpId, result.record, receivedAt, mac);
+        const problems = archivedContractProblems(archived);
+        if (problems.length > 0) {
+          rejected.push({ index, msgid: archived.msgid, errors: problems });
+          continue;
+        }
         accepted.push({ index, msgid: archived.msgid, id: archived.id });
         // A record repeated inside one batch is the same record: acknowledge both, write once. A
         // different record under a msgid already seen is written too: the archiver keeps the first

@@ -17,6 +17,16 @@ const isObject = (value: unknown): value is Json =>
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
+/** one JSON-pointer reference token (RFC 6901) */
+export const pointerToken = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+// Bounds of MediaRef in the contract. Top-level payloads are validated against them already;
+// items nested in chatrecord / mixed contents are not, so their values are bounded here.
+const MAX_SDKFILEID = 16384;
+const MAX_NAME = 1024;
+const MAX_SHORT = 64;
+const MAX_MD5 = 128;
+
 /** WeCom integers, sometimes stringified by relays; anything else is dropped from the normalised form */
 function toCount(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
@@ -44,15 +54,16 @@ class Collector {
     sizeField: 'filesize' | 'voice_size' | 'imagesize' = 'filesize',
   ): void {
     const { sdkfileid, md5sum, play_length, filename, fileext } = payload;
-    if (typeof sdkfileid !== 'string' || sdkfileid.length === 0) return;
-    const ref: MediaRef = { kind, path, sdkfileid };
-    if (typeof md5sum === 'string' && md5sum.length > 0) ref.md5sum = md5sum;
+    // an id too long to be WeCom's cannot be fetched; the record keeps it raw all the same
+    if (typeof sdkfileid !== 'string' || sdkfileid.length === 0 || sdkfileid.length > MAX_SDKFILEID) return;
+    const ref: MediaRef = { kind: kind.slice(0, MAX_SHORT), path, sdkfileid };
+    if (typeof md5sum === 'string' && md5sum.length > 0 && md5sum.length <= MAX_MD5) ref.md5sum = md5sum;
     const size = toCount(payload[sizeField]) ?? toCount(payload.filesize);
     if (size !== undefined) ref.filesize = size;
     const seconds = toCount(play_length);
     if (seconds !== undefined) ref.play_length = seconds;
-    if (typeof filename === 'string' && filename.length > 0) ref.filename = filename;
-    if (typeof fileext === 'string' && fileext.length > 0) ref.fileext = fileext;
+    if (typeof filename === 'string' && filename.length > 0) ref.filename = filename.slice(0, MAX_NAME);
+    if (typeof fileext === 'string' && fileext.length > 0) ref.fileext = fileext.slice(0, MAX_SHORT);
     this.media.push(ref);
   }
 }
@@ -212,7 +223,8 @@ export function extractContent(msgtype: string | undefined, raw: Json): Extracti
   if (msgtype) {
     const key = isKnownMsgtype(msgtype) ? WeComMsgTypes[msgtype].payloadKey : msgtype;
     const payload = raw[key];
-    if (payload !== undefined && payload !== null) payloadOf(msgtype, payload, `/${key}`, out, 0);
+    if (payload !== undefined && payload !== null)
+      payloadOf(msgtype, payload, `/${pointerToken(key)}`, out, 0);
     else if (msgtype === 'vote') payloadOf('vote', raw, '', out, 0);
   }
   return { text: out.parts.join('\n'), media: out.media };

@@ -8,6 +8,7 @@ import {
   type RecordProblem,
   type WeComTypeSpec,
 } from '@cz/contracts';
+import { pointerToken } from './extract';
 
 /** A record that passed validation. */
 export interface ValidRecord {
@@ -76,24 +77,25 @@ function validatePayload(
 ): void {
   const check = payloadChecks.get(msgtype)!;
   const key = spec.payloadKey;
+  const at = `/${pointerToken(key)}`;
   const payload = raw[key];
   if (payload === undefined || payload === null) {
     // vote: WeCom's sample carries votetitle / voteitem at the top level of the record
     if (spec.payloadOptional) problemsOf(check, raw, '', errors);
-    else errors.push({ path: `/${key}`, message: `a ${msgtype} message needs its "${key}" object` });
+    else errors.push({ path: at, message: `a ${msgtype} message needs its "${key}" object` });
     return;
   }
   if (!isObject(payload)) {
-    errors.push({ path: `/${key}`, message: `"${key}" of a ${msgtype} message must be an object` });
+    errors.push({ path: at, message: `"${key}" of a ${msgtype} message must be an object` });
     return;
   }
   if (spec.media && !(typeof payload.sdkfileid === 'string' && payload.sdkfileid.length > 0)) {
     errors.push({
-      path: `/${key}/sdkfileid`,
+      path: `${at}/sdkfileid`,
       message: `a ${msgtype} message must carry ${key}.sdkfileid, its media reference: without it the media can never be fetched`,
     });
   }
-  problemsOf(check, payload, `/${key}`, errors);
+  problemsOf(check, payload, at, errors);
 }
 
 /**
