@@ -71,6 +71,11 @@ cz_service_secrets() {
     CZ_PORTAL_CURSOR_KEY=$(cz_secret portal_cursor_key 48)
     export CZ_PORTAL_CURSOR_KEY
   fi
+  if [[ "$name" == portal || "$name" == recordings ]]; then
+    # the portal presents it to read recordings and media (interim service-to-service secret)
+    CZ_RECORDINGS_READ_TOKEN=$(cz_secret recordings_read_token 40)
+    export CZ_RECORDINGS_READ_TOKEN
+  fi
 }
 
 # Initialises the key service on first run, unseals it with the demo shares, and makes sure every

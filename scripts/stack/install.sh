@@ -24,3 +24,9 @@ cz_step "install chromium"
 if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'noto sans cjk'; then
   cz_apt_install chromium fonts-noto-cjk
 fi
+# Debian's ffmpeg makes AMR call recordings and WeCom voice messages playable in browsers (the
+# recordings service transcodes them to MP3 on first playback and keeps the result sealed).
+cz_step "install ffmpeg"
+if ! command -v ffmpeg >/dev/null 2>&1; then
+  cz_apt_install ffmpeg
+fi

@@ -13,6 +13,7 @@ import authPlugin from './plugins/app/auth';
 import cursorsPlugin from './plugins/app/cursors';
 import authRoutes from './routes/auth';
 import messageRoutes from './routes/messages';
+import playbackRoutes, { type PlaybackOptions } from './routes/playback';
 
 export interface PortalOptions {
   database: DatabaseConfig;
@@ -22,6 +23,8 @@ export interface PortalOptions {
   /** built console to serve at `/`; omitted in tests */
   consoleRoot?: string;
   sessionTtlMinutes?: number;
+  /** the recordings service that plays recordings and media back (through the portal, audited) */
+  recordings?: PlaybackOptions;
 }
 
 /** Portal: the console's API (auth, search, views, audit) and the console itself. */
@@ -38,6 +41,7 @@ const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
   });
   await fastify.register(authRoutes);
   await fastify.register(messageRoutes);
+  await fastify.register(playbackRoutes, options.recordings ? { recordings: options.recordings } : {});
 };
 
 export default app;

@@ -24,5 +24,13 @@ await startService({
     keys: keyProviderFromEnv(),
     cursorKey: hkdfSm3(Buffer.from(cursorSecret, 'utf8'), Buffer.alloc(0), 'cz/portal/cursor', 32),
     consoleRoot: envString('CZ_CONSOLE_ROOT', fileURLToPath(new URL('../../../web/dist', import.meta.url))),
+    ...(process.env.CZ_RECORDINGS_READ_TOKEN
+      ? {
+          recordings: {
+            url: envString('CZ_RECORDINGS_URL', 'http://127.0.0.1:8084'),
+            token: process.env.CZ_RECORDINGS_READ_TOKEN,
+          },
+        }
+      : {}),
   },
 });

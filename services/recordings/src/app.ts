@@ -1,24 +1,67 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { errorHandlerPlugin, healthPlugin, type MinioConfig } from '@cz/common';
+import {
+  databasePlugin,
+  errorHandlerPlugin,
+  healthPlugin,
+  keysPlugin,
+  mainDataSourceOptions,
+  type DatabaseConfig,
+  type KafkaConfig,
+  type MinioConfig,
+} from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
 import minioPlugin from './plugins/external/minio';
+import kafkaPlugin from './plugins/external/kafka';
+import storagePlugin from './plugins/app/storage';
+import serviceAuthPlugin from './plugins/app/service-auth';
+import announcerPlugin from './plugins/app/announcer';
+import transcriberPlugin from './transcription/transcriber';
+import recordingRoutes from './routes/recordings';
+import mediaRoutes from './routes/media';
+import type { RecordingsSettings } from './settings';
 
 export interface RecordingsOptions {
   minio: MinioConfig;
-  bucket?: string;
+  database: DatabaseConfig;
+  kafka: KafkaConfig;
+  keys: KeyProvider;
+  settings: RecordingsSettings;
+  kafkaConnectionTimeoutMs?: number;
+  kafkaRetries?: number;
+  /** how often unannounced recordings are retried; 0 turns the sweep off (tests drive it) */
+  announceEveryMs?: number;
 }
 
 /**
- * Recordings: streaming upload/download of call audio and chat media into MinIO with object lock.
- * This foundation creates the locked bucket and reports readiness; the ingest issue adds the
- * streaming routes.
+ * Recordings: streaming upload and Range playback of call recordings and chat media, sealed with
+ * SM4 segments while streaming, in MinIO under per-object COMPLIANCE retention.
  */
 const app: FastifyPluginAsync<RecordingsOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(minioPlugin, { minio: options.minio, bucket: options.bucket ?? 'cz-recordings' });
+  await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
+  await fastify.register(minioPlugin, { minio: options.minio, bucket: options.settings.bucket });
+  await fastify.register(kafkaPlugin, {
+    kafka: options.kafka,
+    connectionTimeoutMs: options.kafkaConnectionTimeoutMs,
+    retries: options.kafkaRetries,
+  });
+  await fastify.register(keysPlugin, { keys: options.keys });
+  await fastify.register(storagePlugin, { settings: options.settings });
+  await fastify.register(serviceAuthPlugin, {
+    readToken: options.settings.readToken,
+    ...(options.settings.writeToken ? { writeToken: options.settings.writeToken } : {}),
+  });
+  await fastify.register(announcerPlugin, { everyMs: options.announceEveryMs ?? 30000 });
+  if (options.settings.asr) await fastify.register(transcriberPlugin, { asr: options.settings.asr });
   await fastify.register(healthPlugin, {
     service: 'recordings',
-    checks: { minio: async () => void (await fastify.minio.bucketExists(fastify.recordingsBucket)) },
+    checks: {
+      minio: async () => void (await fastify.minio.bucketExists(fastify.recordingsBucket)),
+      database: async () => void (await fastify.db.query('SELECT 1')),
+    },
   });
+  await fastify.register(recordingRoutes);
+  await fastify.register(mediaRoutes);
 };
 
 export default app;

@@ -1,11 +1,30 @@
 import { assertNationalCryptoAvailable } from '@cz/common/crypto';
-import { ServicePorts, envString, httpConfig, minioConfig, startService } from '@cz/common';
+import {
+  ServicePorts,
+  databaseConfig,
+  envInt,
+  httpConfig,
+  kafkaConfig,
+  keyProviderFromEnv,
+  minioConfig,
+  startService,
+} from '@cz/common';
 import app from './app';
+import { settingsFromEnv } from './settings';
 
 assertNationalCryptoAvailable();
-await startService({
+const settings = settingsFromEnv();
+const server = await startService({
   service: 'recordings',
   http: httpConfig('recordings', ServicePorts.recordings),
   plugin: app,
-  pluginOptions: { minio: minioConfig(), bucket: envString('CZ_RECORDINGS_BUCKET', 'cz-recordings') },
+  pluginOptions: {
+    minio: minioConfig(),
+    database: databaseConfig(),
+    kafka: kafkaConfig('cz-recordings'),
+    keys: keyProviderFromEnv(),
+    settings,
+  },
 });
+// a 2 GB recording from a slow call-centre link takes longer than the default two minutes
+server.server.requestTimeout = envInt('CZ_RECORDINGS_REQUEST_TIMEOUT_MS', 60 * 60 * 1000);

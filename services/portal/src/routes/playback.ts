@@ -1,0 +1,155 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { CallId, CorpId, ErrorReply, MediaId } from '@cz/contracts';
+import { AppError, notFound, unavailable } from '@cz/common';
+import { appendAudit } from '../audit';
+
+export interface PlaybackOptions {
+  /** where the recordings service listens, e.g. http://127.0.0.1:8084 */
+  url: string;
+  /** the recordings service's read secret */
+  token: string;
+}
+
+const Format = Type.Optional(Type.Union([Type.Literal('original'), Type.Literal('playable')]));
+const errors = {
+  400: ErrorReply,
+  401: ErrorReply,
+  403: ErrorReply,
+  404: ErrorReply,
+  416: ErrorReply,
+  503: ErrorReply,
+};
+/** headers of the recordings service's answer that the browser needs */
+const PASSED_ON = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'accept-ranges',
+  'etag',
+  'x-cz-transcoded-from',
+];
+
+/**
+ * Playback for people: the portal checks the session and role, proxies the (Range) request to the
+ * recordings service with its service secret, and writes the read into the audit trail before a
+ * single byte of content is sent. The recordings service is never exposed to browsers.
+ */
+const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = async (app, { recordings }) => {
+  async function relay(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    audit: { action: string; target: string; detail: Record<string, unknown> },
+  ) {
+    if (!recordings)
+      throw unavailable('playback_not_configured', 'this portal has no recordings service configured');
+    const headers: Record<string, string> = { authorization: `Bearer ${recordings.token}` };
+    const range = request.headers.range;
+    if (range) headers.range = range;
+    let upstream: Response;
+    try {
+      upstream = await fetch(new URL(path, recordings.url), { headers });
+    } catch (err) {
+      request.log.warn({ err }, 'recordings service unreachable');
+      throw unavailable('recordings_unavailable', 'the recordings service is unreachable; retry later');
+    }
+    if (upstream.status !== 200 && upstream.status !== 206) {
+      const body = (await upstream.json().catch(() => undefined)) as
+        { code?: string; message?: string } | undefined;
+      if (upstream.status === 416) reply.header('content-range', upstream.headers.get('content-range') ?? '');
+      if (upstream.status >= 500 || upstream.status === 401) {
+        request.log.warn(
+          { status: upstream.status, code: body?.code },
+          'recordings service refused playback',
+        );
+      }
+      const status = upstream.status === 401 ? 503 : upstream.status;
+      throw new AppError(
+        status,
+        body?.code ?? 'playback_failed',
+        body?.message ?? `recordings answered ${upstream.status}`,
+      );
+    }
+    // the read is on record before the content leaves; if the trail cannot be written, nothing is sent
+    try {
+      await appendAudit(app.db, {
+        actor: request.user?.username ?? 'unknown',
+        action: audit.action,
+        target: audit.target,
+        detail: { ...audit.detail, range: range ?? null, status: upstream.status },
+      });
+    } catch (err) {
+      await upstream.body?.cancel().catch(() => undefined);
+      throw err;
+    }
+    reply.code(upstream.status).header('cache-control', 'private, no-store');
+    for (const name of PASSED_ON) {
+      const value = upstream.headers.get(name);
+      if (value !== null) reply.header(name, value);
+    }
+    if (!upstream.body) return reply.send();
+    return reply.send(Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>));
+  }
+
+  app.get(
+    '/v1/calls/:callId/recording',
+    {
+      exposeHeadRoute: false,
+      preHandler: app.requireUser('auditor', 'risk_officer', 'admin'),
+      schema: {
+        params: Type.Object({ callId: CallId }),
+        querystring: Type.Object({ corpId: CorpId, format: Format }, { additionalProperties: false }),
+        response: errors,
+      },
+    },
+    async (request, reply) => {
+      const { callId } = request.params;
+      const { corpId, format } = request.query;
+      const [call] = (await app.db.query('SELECT id FROM call_record WHERE corp_id = ? AND call_id = ?', [
+        corpId,
+        callId,
+      ])) as { id: string }[];
+      if (!call) throw notFound(`no call ${callId} of ${corpId} is archived`);
+      const query = new URLSearchParams({ corpId, ...(format ? { format } : {}) });
+      return relay(request, reply, `/v1/recordings/${encodeURIComponent(callId)}?${query}`, {
+        action: 'recording.play',
+        target: `call:${call.id}`,
+        detail: { corpId, callId, format: format ?? null },
+      });
+    },
+  );
+
+  app.get(
+    '/v1/media/:corpId/:mediaId',
+    {
+      exposeHeadRoute: false,
+      preHandler: app.requireUser('auditor', 'risk_officer', 'admin'),
+      schema: {
+        params: Type.Object({ corpId: CorpId, mediaId: MediaId }),
+        querystring: Type.Object({ format: Format }, { additionalProperties: false }),
+        response: errors,
+      },
+    },
+    async (request, reply) => {
+      const { corpId, mediaId } = request.params;
+      const { format } = request.query;
+      const query = format ? `?format=${format}` : '';
+      return relay(
+        request,
+        reply,
+        `/v1/media/${encodeURIComponent(corpId)}/${encodeURIComponent(mediaId)}${query}`,
+        {
+          action: 'media.view',
+          target: `media:${corpId}/${mediaId}`,
+          detail: { corpId, mediaId, format: format ?? null },
+        },
+      );
+    },
+  );
+};
+
+export default routes;

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { AppError } from '@cz/common';
+
+/** call: a call recording; media: a chat media object; derived: a transcode of another object. */
+export type ObjectKind = 'call' | 'media' | 'derived';
+
+export interface ObjectRow {
+  id: string;
+  kind: ObjectKind;
+  corp_id: string;
+  owner_id: string;
+  call_pk: string | null;
+  status: 'uploading' | 'complete' | 'failed';
+  bucket: string;
+  object_key: string;
+  version_id: string | null;
+  content_type: string;
+  plaintext_size: string | null;
+  sealed_size: string | null;
+  sealed_header: Buffer | null;
+  plaintext_sm3: string | null;
+  plaintext_md5: string | null;
+  expected_md5: string | null;
+  retain_until: Date | null;
+  updated_at: Date;
+  completed_at: Date | null;
+  announced_at: Date | null;
+}
+
+/** A complete row, with the fields a complete object always has. */
+export type CompleteObject = ObjectRow & {
+  status: 'complete';
+  version_id: string;
+  plaintext_size: string;
+  sealed_size: string;
+  sealed_header: Buffer;
+  plaintext_sm3: string;
+  plaintext_md5: string;
+  retain_until: Date;
+  completed_at: Date;
+};
+
+const COLUMNS = `id, kind, corp_id, owner_id, call_pk, status, bucket, object_key, version_id, content_type,
+  plaintext_size, sealed_size, sealed_header, plaintext_sm3, plaintext_md5, expected_md5, retain_until,
+  updated_at, completed_at, announced_at`;
+
+export async function findLiveObject(
+  db: DataSource,
+  kind: ObjectKind,
+  corpId: string,
+  ownerId: string,
+): Promise<ObjectRow | undefined> {
+  const rows: ObjectRow[] = await db.query(
+    `SELECT ${COLUMNS} FROM recording_object WHERE kind = ? AND corp_id = ? AND owner_id = ? AND slot = 1`,
+    [kind, corpId, ownerId],
+  );
+  return rows[0];
+}
+
+export async function findCompleteObject(
+  db: DataSource,
+  kind: ObjectKind,
+  corpId: string,
+  ownerId: string,
+): Promise<CompleteObject | undefined> {
+  const row = await findLiveObject(db, kind, corpId, ownerId);
+  return row?.status === 'complete' ? (row as CompleteObject) : undefined;
+}
+
+export async function findObjectById(db: DataSource, id: string): Promise<ObjectRow | undefined> {
+  const rows: ObjectRow[] = await db.query(`SELECT ${COLUMNS} FROM recording_object WHERE id = ?`, [id]);
+  return rows[0];
+}
+
+export interface NewUpload {
+  kind: ObjectKind;
+  corpId: string;
+  ownerId: string;
+  callPk?: string;
+  bucket: string;
+  contentType: string;
+  expectedMd5?: string;
+}
+
+export type Claim =
+  | { claimed: true; id: string; objectKey: string; abandoned?: ObjectRow }
+  | { claimed: false; existing: ObjectRow };
+
+const isDuplicateKey = (err: unknown) =>
+  (err as { code?: string; driverError?: { code?: string } }).code === 'ER_DUP_ENTRY' ||
+  (err as { driverError?: { code?: string } }).driverError?.code === 'ER_DUP_ENTRY';
+
+/**
+ * Claims the one live slot of (kind, corp, owner) for a new upload. Returns the existing row when
+ * the owner already has a complete object, and refuses while another upload of it is making
+ * progress. An upload that made no progress for `staleMs` (its process died) is marked failed
+ * and returned as `abandoned`, so the caller can remove its incomplete multipart upload.
+ */
+export async function claimUpload(db: DataSource, upload: NewUpload, staleMs: number): Promise<Claim> {
+  const id = randomBytes(16).toString('hex');
+  const objectKey = `${upload.kind}/${upload.corpId}/${encodeURIComponent(upload.ownerId)}/${id}.czs`;
+  try {
+    return await db.transaction(async (tx) => {
+      const [live] = (await tx.query(
+        `SELECT ${COLUMNS} FROM recording_object WHERE kind = ? AND corp_id = ? AND owner_id = ? AND slot = 1 FOR UPDATE`,
+        [upload.kind, upload.corpId, upload.ownerId],
+      )) as ObjectRow[];
+      let abandoned: ObjectRow | undefined;
+      if (live?.status === 'complete') return { claimed: false as const, existing: live };
+      if (live) {
+        if (Date.now() - new Date(live.updated_at).getTime() < staleMs) {
+          throw new AppError(
+            409,
+            'upload_in_progress',
+            'another upload of this object is in progress; retry later',
+          );
+        }
+        await tx.query(
+          `UPDATE recording_object SET status = 'failed', slot = NULL, error = 'abandoned: no progress', updated_at = ? WHERE id = ?`,
+          [new Date(), live.id],
+        );
+        abandoned = live;
+      }
+      const now = new Date();
+      await tx.query(
+        `INSERT INTO recording_object (id, kind, corp_id, owner_id, call_pk, slot, status, bucket, object_key,
+           content_type, expected_md5, started_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 1, 'uploading', ?, ?, ?, ?, ?, ?)`,
+        [
+          id,
+          upload.kind,
+          upload.corpId,
+          upload.ownerId,
+          upload.callPk ?? null,
+          upload.bucket,
+          objectKey,
+          upload.contentType,
+          upload.expectedMd5 ?? null,
+          now,
+          now,
+        ],
+      );
+      return abandoned
+        ? { claimed: true as const, id, objectKey, abandoned }
+        : { claimed: true as const, id, objectKey };
+    });
+  } catch (err) {
+    if (isDuplicateKey(err)) {
+      throw new AppError(
+        409,
+        'upload_in_progress',
+        'another upload of this object is in progress; retry later',
+      );
+    }
+    throw err;
+  }
+}
+
+export async function touchUpload(db: DataSource, id: string): Promise<void> {
+  await db.query(`UPDATE recording_object SET updated_at = ? WHERE id = ? AND status = 'uploading'`, [
+    new Date(),
+    id,
+  ]);
+}
+
+/** Frees the slot: the object was never completed (or must not be referenced), so it is not the owner's. */
+export async function failUpload(db: DataSource, id: string, error: string): Promise<void> {
+  await db.query(
+    `UPDATE recording_object SET status = 'failed', slot = NULL, error = ?, updated_at = ? WHERE id = ? AND status = 'uploading'`,
+    [error.slice(0, 255), new Date(), id],
+  );
+}
+
+export interface Completion {
+  versionId: string;
+  plaintextSize: number;
+  sealedSize: number;
+  sealedHeader: Buffer;
+  kekId: string;
+  kekVersion: number;
+  sm3: string;
+  md5: string;
+  retainUntil: Date;
+}
+
+export async function completeUpload(db: DataSource, id: string, done: Completion): Promise<CompleteObject> {
+  const now = new Date();
+  await db.query(
+    `UPDATE recording_object SET status = 'complete', version_id = ?, plaintext_size = ?, sealed_size = ?,
+       sealed_header = ?, kek_id = ?, kek_version = ?, plaintext_sm3 = ?, plaintext_md5 = ?, retain_until = ?,
+       completed_at = ?, updated_at = ?
+     WHERE id = ? AND status = 'uploading'`,
+    [
+      done.versionId,
+      done.plaintextSize,
+      done.sealedSize,
+      done.sealedHeader,
+      done.kekId,
+      done.kekVersion,
+      done.sm3,
+      done.md5,
+      done.retainUntil,
+      now,
+      now,
+      id,
+    ],
+  );
+  const row = await findObjectById(db, id);
+  if (row?.status !== 'complete') {
+    throw new Error(
+      `upload ${id} was taken over while it completed (marked abandoned); its object is not referenced`,
+    );
+  }
+  return row as CompleteObject;
+}

@@ -1,0 +1,57 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, badRequest } from '@cz/common';
+import { CryptoError } from '@cz/common/crypto';
+import type { CompleteObject } from './storage/objects';
+import type { StoredObjectReply } from '@cz/contracts';
+
+const DAY_MS = 24 * 3600 * 1000;
+export const retainUntilFrom = (now: Date, days: number) => new Date(now.getTime() + days * DAY_MS);
+
+/** The announced body length, if any; a malformed Content-Length is a 400. */
+export function contentLengthOf(request: FastifyRequest): number | undefined {
+  const raw = request.headers['content-length'];
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(raw)) throw badRequest('bad_content_length', 'Content-Length must be a byte count');
+  return Number(raw);
+}
+
+/**
+ * Refuses an upload before reading its body; the connection is closed afterwards so the client
+ * does not have to push a body nobody will read.
+ */
+export function refuseUpload(reply: FastifyReply, error: AppError): never {
+  reply.header('connection', 'close');
+  throw error;
+}
+
+const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
+
+/** Maps what can go wrong while streaming an upload to a precise reply. */
+export function uploadError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if ((code && CLIENT_GONE.has(code)) || (err instanceof Error && err.message === 'aborted')) {
+    return new AppError(400, 'truncated_upload', 'the client closed the connection before the upload ended');
+  }
+  if (err instanceof CryptoError) return new AppError(500, 'internal_error', 'sealing failed');
+  return new AppError(
+    503,
+    'storage_unavailable',
+    'the object store did not accept the upload; nothing was stored, retry later',
+  );
+}
+
+export function storedReply(row: CompleteObject): StoredObjectReply {
+  return {
+    id: row.id,
+    corpId: row.corp_id,
+    ownerId: row.owner_id,
+    contentType: row.content_type,
+    plaintextSize: Number(row.plaintext_size),
+    sealedSize: Number(row.sealed_size),
+    sm3: row.plaintext_sm3,
+    md5: row.plaintext_md5,
+    versionId: row.version_id,
+    retainUntil: new Date(row.retain_until).toISOString(),
+  };
+}

@@ -1,0 +1,454 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from 'minio';
+import { createMinioClient, minioConfig } from '@cz/common';
+import type { StoredObjectReply } from '@cz/contracts';
+import { SEALED_MAGIC } from '@cz/common/crypto';
+import {
+  createTestDatabase,
+  eventually,
+  loadStackEnv,
+  uniqueCorp,
+  type TestDatabase,
+} from '../../common/test/support';
+import {
+  MiB,
+  TEST_BUCKET,
+  amr,
+  archiveCall,
+  buildRecordings,
+  callEventsOf,
+  keyProviderFromEnv,
+  md5,
+  sm3,
+  testSettings,
+  wav,
+} from './support';
+
+loadStackEnv();
+const keys = keyProviderFromEnv();
+const DAY = 24 * 3600 * 1000;
+
+async function readObject(minio: Client, key: string, versionId: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await minio.getObject(TEST_BUCKET, key, { versionId }))
+    chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function incompleteUploads(minio: Client, prefix: string): Promise<string[]> {
+  const keysFound: string[] = [];
+  for await (const item of minio.listIncompleteUploads(TEST_BUCKET, prefix, true)) {
+    keysFound.push((item as { key: string }).key);
+  }
+  return keysFound;
+}
+
+describe('recordings: streaming sealed upload and Range playback (real MinIO, MariaDB, Kafka)', () => {
+  let db: TestDatabase;
+  let app: Awaited<ReturnType<typeof buildRecordings>>;
+  let minio: Client;
+  const settings = testSettings();
+  const auth = { authorization: `Bearer ${settings.readToken}` };
+
+  before(async () => {
+    db = await createTestDatabase();
+    app = await buildRecordings(db, keys, settings);
+    minio = createMinioClient(minioConfig());
+  });
+  after(async () => {
+    await app.close();
+    await db.drop();
+  });
+
+  const put = (
+    corpId: string,
+    callId: string,
+    payload: Buffer | Readable,
+    headers: Record<string, string> = {},
+  ) =>
+    app.inject({
+      method: 'PUT',
+      url: `/v1/recordings/${callId}?corpId=${corpId}`,
+      headers: { 'content-type': 'audio/wav', ...headers },
+      payload,
+    });
+  const rowsOf = (corpId: string) =>
+    db.query<{ id: string; status: string; slot: number | null; object_key: string; error: string | null }>(
+      'SELECT id, status, slot, object_key, error FROM recording_object WHERE corp_id = ? ORDER BY started_at',
+      [corpId],
+    );
+
+  describe('a stored recording', () => {
+    const corpId = uniqueCorp('rec');
+    const audio = wav(6 * MiB + 12345); // two multipart parts of 5 MiB + the rest
+    let stored: StoredObjectReply;
+
+    before(async () => {
+      await archiveCall(db, keys, corpId, 'CALL-1');
+      const res = await put(corpId, 'CALL-1', Readable.from([audio.subarray(0, 1000), audio.subarray(1000)]));
+      assert.equal(res.statusCode, 201, res.body);
+      stored = res.json<StoredObjectReply>();
+    });
+
+    test('[REG-02][REG-06] is sealed (no plaintext in MinIO), COMPLIANCE-locked for 2 years, and recorded by versionId', async () => {
+      assert.equal(stored.plaintextSize, audio.length);
+      assert.equal(stored.sm3, sm3(audio));
+      assert.equal(stored.md5, md5(audio));
+      assert.equal(stored.contentType, 'audio/wav');
+      assert.equal(stored.announced, true);
+      const [row] = await db.query<Record<string, unknown>>('SELECT * FROM recording_object WHERE id = ?', [
+        stored.id,
+      ]);
+      assert.equal(row!.status, 'complete');
+      assert.equal(row!.version_id, stored.versionId);
+      assert.equal(Number(row!.sealed_size), stored.sealedSize);
+      const key = row!.object_key as string;
+
+      const object = await readObject(minio, key, stored.versionId);
+      assert.equal(object.length, stored.sealedSize);
+      assert.ok(object.subarray(0, 4).equals(SEALED_MAGIC), 'the object is a sealed CZS1 object');
+      assert.ok(
+        (row!.sealed_header as Buffer).equals(object.subarray(0, (row!.sealed_header as Buffer).length)),
+      );
+      for (const at of [44, 70_000, 3 * MiB, audio.length - 64]) {
+        assert.ok(!object.includes(audio.subarray(at, at + 32)), `plaintext bytes at ${at} found in MinIO`);
+      }
+
+      const retention = (await minio.getObjectRetention(TEST_BUCKET, key, {
+        versionId: stored.versionId,
+      })) as {
+        mode: string;
+        retainUntilDate: string;
+      };
+      assert.equal(retention.mode, 'COMPLIANCE');
+      const until = new Date(retention.retainUntilDate).getTime();
+      assert.ok(until >= Date.now() + 729 * DAY, `retained until ${retention.retainUntilDate}`);
+      assert.equal(new Date(stored.retainUntil).getTime(), until);
+      await assert.rejects(
+        minio.removeObject(TEST_BUCKET, key, { versionId: stored.versionId }),
+        'a locked version cannot be deleted',
+      );
+    });
+
+    test('[REG-02] is announced on cz.call.v1, sealed and keyed by the customer', async () => {
+      const events = await callEventsOf(keys, corpId, 1);
+      const event = events.find((e) => e.value.kind === 'recording');
+      assert.ok(event, 'a recording event');
+      assert.equal(event.value.recordingId, stored.id);
+      assert.equal(event.value.callId, 'CALL-1');
+      assert.equal(event.value.versionId, stored.versionId);
+      assert.equal(event.value.sm3, stored.sm3);
+      const [call] = await db.query<{ customer_index: string }>(
+        'SELECT customer_index FROM call_record WHERE corp_id = ?',
+        [corpId],
+      );
+      assert.equal(event.key, String(call!.customer_index));
+    });
+
+    test('GET returns it whole: 200, the right type and length, byte for byte', async () => {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/v1/recordings/CALL-1?corpId=${corpId}`,
+        headers: auth,
+      });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['content-type'], 'audio/wav');
+      assert.equal(res.headers['accept-ranges'], 'bytes');
+      assert.equal(Number(res.headers['content-length']), audio.length);
+      assert.ok(res.rawPayload.equals(audio));
+    });
+
+    test('Range reads return exactly the bytes asked for (206, Content-Range), across segment and part borders', async () => {
+      const seg = 64 * 1024;
+      const cases: [string, number, number][] = [
+        ['bytes=0-0', 0, 1],
+        ['bytes=0-43', 0, 44],
+        [`bytes=${seg - 1}-${seg}`, seg - 1, seg + 1],
+        [`bytes=${seg}-${3 * seg + 10}`, seg, 3 * seg + 11],
+        [`bytes=${5 * MiB - 7}-${5 * MiB + 7}`, 5 * MiB - 7, 5 * MiB + 8],
+        [`bytes=${audio.length - 1}-`, audio.length - 1, audio.length],
+        ['bytes=-100', audio.length - 100, audio.length],
+        [`bytes=${audio.length - 10}-${audio.length + 1000}`, audio.length - 10, audio.length],
+      ];
+      for (const [range, start, end] of cases) {
+        const res = await app.inject({
+          method: 'GET',
+          url: `/v1/recordings/CALL-1?corpId=${corpId}`,
+          headers: { ...auth, range },
+        });
+        assert.equal(res.statusCode, 206, range);
+        assert.equal(res.headers['content-range'], `bytes ${start}-${end - 1}/${audio.length}`, range);
+        assert.equal(Number(res.headers['content-length']), end - start, range);
+        assert.ok(res.rawPayload.equals(audio.subarray(start, end)), `body of ${range}`);
+      }
+    });
+
+    test('Range out of bounds is 416 with the size; malformed or multiple ranges are 400', async () => {
+      const url = `/v1/recordings/CALL-1?corpId=${corpId}`;
+      const beyond = await app.inject({
+        method: 'GET',
+        url,
+        headers: { ...auth, range: `bytes=${audio.length}-` },
+      });
+      assert.equal(beyond.statusCode, 416);
+      assert.equal(beyond.headers['content-range'], `bytes */${audio.length}`);
+      assert.equal(beyond.json<{ code: string }>().code, 'range_not_satisfiable');
+      for (const range of ['bytes=10-5', 'bytes=abc', 'pages=1-2', 'bytes=0-1,4-5']) {
+        const res = await app.inject({ method: 'GET', url, headers: { ...auth, range } });
+        assert.equal(res.statusCode, 400, range);
+        assert.equal(res.json<{ code: string }>().code, 'bad_range');
+      }
+    });
+
+    test('reading needs the service secret', async () => {
+      const url = `/v1/recordings/CALL-1?corpId=${corpId}`;
+      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 401);
+      const wrong = await app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${'x'.repeat(48)}` },
+      });
+      assert.equal(wrong.statusCode, 401);
+      const missing = await app.inject({
+        method: 'GET',
+        url: `/v1/recordings/NOPE?corpId=${corpId}`,
+        headers: auth,
+      });
+      assert.equal(missing.statusCode, 404);
+    });
+
+    test('a second recording for the same call is refused: archived recordings never change', async () => {
+      const res = await put(corpId, 'CALL-1', wav(1000));
+      assert.equal(res.statusCode, 409);
+      assert.equal(res.json<{ code: string }>().code, 'recording_exists');
+      const complete = (await rowsOf(corpId)).filter((r) => r.status === 'complete');
+      assert.equal(complete.length, 1);
+    });
+  });
+
+  describe('bad uploads: a precise 4xx and nothing recorded as complete', () => {
+    test('a recording for a call with no archived CDR: 409, nothing stored', async () => {
+      const corpId = uniqueCorp('rec');
+      const res = await put(corpId, 'NO-CDR', wav(1000));
+      assert.equal(res.statusCode, 409);
+      assert.equal(res.json<{ code: string }>().code, 'call_not_archived');
+      assert.deepEqual(await rowsOf(corpId), []);
+    });
+
+    test('a wrong content type: 415 (declared), and 415 when the body is not what it declares', async () => {
+      const corpId = uniqueCorp('rec');
+      await archiveCall(db, keys, corpId, 'C');
+      const declared = await put(corpId, 'C', wav(1000), { 'content-type': 'text/plain' });
+      assert.equal(declared.statusCode, 415);
+      assert.equal(declared.json<{ code: string }>().code, 'unsupported_media_type');
+      const json = await put(corpId, 'C', Buffer.from('{"a":1}'), { 'content-type': 'application/json' });
+      assert.equal(json.statusCode, 415);
+      const lying = await put(corpId, 'C', amr(2), { 'content-type': 'audio/wav' });
+      assert.equal(lying.statusCode, 415);
+      assert.equal(lying.json<{ code: string }>().code, 'content_mismatch');
+      const rows = await rowsOf(corpId);
+      assert.deepEqual(
+        rows.map((r) => [r.status, r.slot]),
+        [['failed', null]],
+      );
+      assert.deepEqual(
+        await incompleteUploads(minio, rows[0]!.object_key),
+        [],
+        'the multipart upload was aborted',
+      );
+      await assert.rejects(minio.statObject(TEST_BUCKET, rows[0]!.object_key), 'no object exists');
+    });
+
+    test('over the size limit: 413 from Content-Length before reading, and 413 mid-stream for chunked bodies; the partial object is not referenced', async () => {
+      const corpId = uniqueCorp('rec');
+      await archiveCall(db, keys, corpId, 'BIG');
+      const announced = await put(corpId, 'BIG', Buffer.alloc(0), {
+        'content-length': String(settings.maxRecordingBytes + 1),
+      });
+      assert.equal(announced.statusCode, 413);
+      assert.deepEqual(await rowsOf(corpId), [], 'refused before anything was claimed');
+
+      const big = wav(settings.maxRecordingBytes); // 44 bytes over the limit
+      const chunked = await put(
+        corpId,
+        'BIG',
+        Readable.from([big.subarray(0, 7 * MiB), big.subarray(7 * MiB)]),
+      );
+      assert.equal(chunked.statusCode, 413);
+      assert.equal(chunked.json<{ code: string }>().code, 'too_large');
+      const rows = await rowsOf(corpId);
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.status, 'failed');
+      assert.match(rows[0]!.error ?? '', /too_large/);
+      assert.deepEqual(
+        await incompleteUploads(minio, rows[0]!.object_key),
+        [],
+        'uploaded parts were aborted',
+      );
+      await assert.rejects(minio.statObject(TEST_BUCKET, rows[0]!.object_key), 'no object exists');
+      // the call can still get its recording
+      assert.equal((await put(corpId, 'BIG', wav(1000))).statusCode, 201);
+    });
+
+    test('a body shorter than its Content-Length: 400 truncated_upload, nothing complete', async () => {
+      const corpId = uniqueCorp('rec');
+      await archiveCall(db, keys, corpId, 'T');
+      const body = wav(200_000);
+      const res = await put(corpId, 'T', Readable.from([body]), {
+        'content-length': String(body.length + 5000),
+      });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json<{ code: string }>().code, 'truncated_upload');
+      const rows = await rowsOf(corpId);
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        ['failed'],
+      );
+      await assert.rejects(minio.statObject(TEST_BUCKET, rows[0]!.object_key));
+    });
+
+    test('a client that disconnects mid-upload (after a multipart part was stored): the upload is aborted, nothing complete', async () => {
+      const corpId = uniqueCorp('rec');
+      await archiveCall(db, keys, corpId, 'ABORT');
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const total = 11 * MiB;
+      const sent = wav(6 * MiB);
+      const socket = connect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `PUT /v1/recordings/ABORT?corpId=${corpId} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: ${total}\r\n\r\n`,
+      );
+      await new Promise<void>((resolve) => socket.write(sent, () => resolve()));
+      // wait until the service is uploading (a 5 MiB part has gone to MinIO), then cut the line
+      const [uploading] = await eventually('the upload in progress', async () => {
+        const rows = await rowsOf(corpId);
+        return rows[0] && (await incompleteUploads(minio, rows[0].object_key)).length > 0 ? rows : undefined;
+      });
+      socket.destroy();
+      const failed = await eventually('the upload marked failed', async () => {
+        const [row] = await rowsOf(corpId);
+        return row?.status === 'failed' ? row : undefined;
+      });
+      assert.equal(failed.id, uploading!.id);
+      assert.equal(failed.slot, null);
+      assert.match(failed.error ?? '', /aborted|premature|ECONNRESET/i);
+      await eventually('the multipart upload aborted', async () =>
+        (await incompleteUploads(minio, failed.object_key)).length === 0 ? true : undefined,
+      );
+      await assert.rejects(minio.statObject(TEST_BUCKET, failed.object_key), 'no object exists');
+    });
+  });
+
+  describe('AMR recordings', () => {
+    const corpId = uniqueCorp('amr');
+    const audio = amr(4);
+
+    before(async () => {
+      await archiveCall(db, keys, corpId, 'AMR-1');
+      const res = await put(corpId, 'AMR-1', audio, { 'content-type': 'audio/amr' });
+      assert.equal(res.statusCode, 201, res.body);
+    });
+
+    test('play as MP3 (transcoded once with ffmpeg, kept sealed); ?format=original serves the AMR', async () => {
+      const url = `/v1/recordings/AMR-1?corpId=${corpId}`;
+      const first = await app.inject({ method: 'GET', url, headers: auth });
+      // 503 transcoder_unavailable here means ffmpeg is missing (scripts/stack/install.sh installs Debian's)
+      assert.equal(first.statusCode, 200, first.body);
+      assert.equal(first.headers['content-type'], 'audio/mpeg');
+      assert.equal(first.headers['x-cz-transcoded-from'], 'audio/amr');
+      const mp3 = first.rawPayload;
+      assert.ok(mp3.length > 4000, `an MP3 of 4 s, got ${mp3.length} bytes`);
+      assert.ok(
+        mp3[0] === 0xff || mp3.subarray(0, 3).toString() === 'ID3',
+        'starts with an MP3 frame or tag',
+      );
+
+      const range = await app.inject({ method: 'GET', url, headers: { ...auth, range: 'bytes=100-199' } });
+      assert.equal(range.statusCode, 206);
+      assert.ok(range.rawPayload.equals(mp3.subarray(100, 200)), 'the transcode is stored, not remade');
+      const derived = await db.query<{ status: string; content_type: string; retain_until: Date }>(
+        `SELECT status, content_type, retain_until FROM recording_object WHERE kind = 'derived' AND corp_id = ?`,
+        [corpId],
+      );
+      assert.deepEqual(
+        derived.map((d) => [d.status, d.content_type]),
+        [['complete', 'audio/mpeg']],
+      );
+
+      const original = await app.inject({ method: 'GET', url: `${url}&format=original`, headers: auth });
+      assert.equal(original.statusCode, 200);
+      assert.equal(original.headers['content-type'], 'audio/amr');
+      assert.ok(original.rawPayload.equals(audio));
+    });
+  });
+
+  describe('chat media: PUT /v1/media/{corpId}/{mediaId} with x-cz-md5', () => {
+    const corpId = uniqueCorp('media');
+    const image = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(300_000, 9)]);
+    const putMedia = (mediaId: string, body: Buffer, headers: Record<string, string>) =>
+      app.inject({
+        method: 'PUT',
+        url: `/v1/media/${corpId}/${mediaId}`,
+        headers: { 'content-type': 'image/png', ...headers },
+        payload: body,
+      });
+
+    test('[REG-01] stored sealed for 5 years; a retry with the same md5 is 200 without re-upload; GET streams it back', async () => {
+      const res = await putMedia('msg-1', image, { 'x-cz-md5': md5(image) });
+      assert.equal(res.statusCode, 201, res.body);
+      const stored = res.json<StoredObjectReply>();
+      assert.equal(stored.md5, md5(image));
+      assert.ok(new Date(stored.retainUntil).getTime() >= Date.now() + 1826 * DAY);
+      const again = await putMedia('msg-1', image, { 'x-cz-md5': md5(image).toUpperCase() });
+      assert.equal(again.statusCode, 200);
+      assert.equal(again.json<StoredObjectReply>().id, stored.id);
+      const got = await app.inject({ method: 'GET', url: `/v1/media/${corpId}/msg-1`, headers: auth });
+      assert.equal(got.statusCode, 200);
+      assert.equal(got.headers['content-type'], 'image/png');
+      assert.ok(got.rawPayload.equals(image));
+      const other = await putMedia('msg-1', Buffer.from('different'), {
+        'x-cz-md5': md5(Buffer.from('different')),
+      });
+      assert.equal(other.statusCode, 409);
+      assert.equal(other.json<{ code: string }>().code, 'media_exists');
+    });
+
+    test('md5 mismatch: 422 and nothing stored; with x-cz-md5-mismatch: keep it is stored with both digests', async () => {
+      const claimed = md5(Buffer.from('what WeCom said'));
+      const res = await putMedia('msg-2', image, { 'x-cz-md5': claimed });
+      assert.equal(res.statusCode, 422);
+      assert.equal(res.json<{ code: string }>().code, 'md5_mismatch');
+      const [row] = await db.query<{ status: string; object_key: string }>(
+        `SELECT status, object_key FROM recording_object WHERE corp_id = ? AND owner_id = 'msg-2'`,
+        [corpId],
+      );
+      assert.equal(row!.status, 'failed');
+      await assert.rejects(minio.statObject(TEST_BUCKET, row!.object_key), 'no object exists');
+      const missing = await app.inject({ method: 'GET', url: `/v1/media/${corpId}/msg-2`, headers: auth });
+      assert.equal(missing.statusCode, 404);
+
+      const kept = await putMedia('msg-2', image, { 'x-cz-md5': claimed, 'x-cz-md5-mismatch': 'keep' });
+      assert.equal(kept.statusCode, 201);
+      assert.deepEqual(kept.json<StoredObjectReply>().md5Mismatch, { expected: claimed, actual: md5(image) });
+    });
+
+    test('x-cz-md5 is required and must be an md5', async () => {
+      for (const headers of [{}, { 'x-cz-md5': 'abc' }] as Record<string, string>[]) {
+        const res = await putMedia('msg-3', image, headers);
+        assert.equal(res.statusCode, 400);
+        assert.equal(res.json<{ code: string }>().code, 'bad_md5_header');
+      }
+    });
+
+    test('over the media limit: 413', async () => {
+      const big = Buffer.alloc(settings.maxMediaBytes + 1);
+      const res = await putMedia('msg-4', big, { 'x-cz-md5': md5(big) });
+      assert.equal(res.statusCode, 413);
+    });
+  });
+});
