@@ -10,6 +10,7 @@ import {
 } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import archiveConsumer from './plugins/app/archive-consumer';
+import partitionMaintenance from './plugins/app/partition-maintenance';
 import completeness from './plugins/app/completeness';
 import completenessRoutes from './routes/completeness';
 import callConsumer from './calls/consumer';
@@ -30,6 +31,7 @@ export interface ArchiverOptions {
 const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
   await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
+  await fastify.register(partitionMaintenance);
   await fastify.register(archiveConsumer, {
     kafka: options.kafka,
     keys: options.keys,

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 import { completenessTimeZone, trackSeqs } from './completeness';
 import { storeWecomModel, type ConsentRow, type ContentConflictObserver } from './wecom-store';
+import { claimBatch, finishBatch, prepareHooks, type ArchiveOptions } from './batch/archive-batch';
 
 export interface MessageRow {
   message: ArchivedMessageV1;
@@ -18,19 +19,24 @@ const toDate = (ms: number) => new Date(ms);
 
 /**
  * Stores a batch in one transaction. Idempotent: a message already archived under (corp, msgid)
- * is left exactly as it was (INSERT IGNORE on the unique key), so redelivery never duplicates; a
+ * is left exactly as it was (its archive id is claimed once in message_key, see batch/), so
+ * redelivery never duplicates; `archive` adds the hooks (search index …) and the Kafka offset; a
  * different record under the same msgid is kept as a variant (see storeWecomModel).
  */
 export async function storeMessages(
   db: DataSource,
   rows: MessageRow[],
   observer?: ContentConflictObserver,
+  archive: ArchiveOptions = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
   let inserted = 0;
+  const prepared = await prepareHooks(rows, archive);
   await db.transaction(async (tx) => {
     // before the idempotent insert: tracking tells new seqs from duplicates by what is stored
     await trackSeqs(tx, rows, completenessTimeZone());
+    // exactly once: only records whose archive id this transaction claimed are written (batch/)
+    const batch = await claimBatch(tx, rows, archive);
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
       const chunk = rows.slice(start, start + INSERT_CHUNK);
       const result = await tx
@@ -55,7 +61,7 @@ export async function storeMessages(
           'content_mac',
         ])
         .values(
-          chunk.map(({ message: m, sealedRecord, kekId, kekVersion }) => ({
+          chunk.filter(batch.isFresh).map(({ message: m, sealedRecord, kekId, kekVersion }) => ({
             id: m.id,
             corp_id: m.corpId,
             msgid: m.msgid,
@@ -74,7 +80,8 @@ export async function storeMessages(
           })),
         )
         .execute();
-      inserted += (result.raw as { affectedRows?: number }).affectedRows ?? 0;
+      // (no fresh rows: TypeORM skips the statement and returns no raw result)
+      inserted += (result.raw as { affectedRows?: number } | undefined)?.affectedRows ?? 0;
       const kept = await storeWecomModel(tx, chunk, observer);
       const recipients = kept.flatMap(({ message: m }) =>
         [...new Set(m.tolist)].map((recipient) => ({
@@ -93,6 +100,8 @@ export async function storeMessages(
           .execute();
       }
     }
+    // search index, conversations, customers, evidence-log leaves; then the Kafka offset
+    await finishBatch(tx, batch, archive, prepared);
   });
   return inserted;
 }

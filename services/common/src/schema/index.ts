@@ -5,6 +5,7 @@ import { Portal1732500001000 } from './1732500001000-portal';
 import { Completeness1795607017564 } from './1795607017564-completeness';
 import { WecomModel1795607109020 } from './1795607109020-wecom-model';
 import { CallsEvents1795607243235 } from './1795607243235-calls-events';
+import { SearchArchive1795607400000 } from './1795607400000-search-archive';
 
 /** Migrations of the main archive database (cz_main), in order. */
 export const mainMigrations = [
@@ -13,6 +14,7 @@ export const mainMigrations = [
   Completeness1795607017564,
   WecomModel1795607109020,
   CallsEvents1795607243235,
+  SearchArchive1795607400000,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 

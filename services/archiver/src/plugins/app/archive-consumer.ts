@@ -10,6 +10,8 @@ import {
 import type { KeyProvider } from '@cz/common/crypto';
 import { decodeBatch } from '../../decode';
 import { storeMessages, type MessageRow } from '../../store';
+import { splitReplayed } from '../../batch/archive-batch';
+import { chatArchiveHooks } from '../../batch/default-hooks';
 
 export interface ArchiveConsumerOptions {
   kafka: KafkaConfig;
@@ -38,19 +40,27 @@ export default fp<ArchiveConsumerOptions>(
     const kafka = createKafka(options.kafka, app.log as never);
     await ensureTopics(kafka, [{ topic: Topics.messages }]);
     let running: RunningConsumer | undefined;
+    const hooks = await chatArchiveHooks(app.db, options.keys);
     app.addHook('onReady', async () => {
       running = await runBatchConsumer({
         kafka,
         groupId: options.groupId,
         topic: Topics.messages,
         logger: app.log as never,
-        handleBatch: async (messages) => {
+        handleBatch: async (batch, partition) => {
+          // a replay of records an earlier transaction archived: only re-check them for the DLQ
+          const where = { groupId: options.groupId, topic: Topics.messages, partition };
+          const { replayed, fresh: messages, position } = await splitReplayed(app.db, where, batch);
+          const replayPoison = replayed.length ? (await decodeBatch(replayed, options.keys)).poison : [];
           const { rows, poison } = await decodeBatch(messages, options.keys);
           // counted after the transaction committed, so a retried batch is not counted twice
           const conflicts: MessageRow[] = [];
-          const inserted = await storeMessages(app.db, rows, {
-            contentConflict: (row) => void conflicts.push(row),
-          });
+          const inserted = await storeMessages(
+            app.db,
+            rows,
+            { contentConflict: (row) => void conflicts.push(row) },
+            { position, hooks },
+          );
           for (const { message: m } of conflicts) {
             app.log.warn(
               { corpId: m.corpId, msgid: m.msgid, id: m.id },
@@ -63,7 +73,7 @@ export default fp<ArchiveConsumerOptions>(
           stats.contentConflicts += conflicts.length;
           stats.deadLettered += poison.length;
           app.log.debug({ received: messages.length, inserted, poison: poison.length }, 'batch archived');
-          return poison;
+          return [...replayPoison, ...poison];
         },
       });
     });

@@ -1,0 +1,18 @@
+import type { DataSource } from 'typeorm';
+import { IndexPurposes, indexKeyFor } from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
+import { TokenHasher } from '@cz/common/search';
+import { searchIndexHook } from '../index/search-index';
+import { conversationHook } from '../org/conversations';
+import { customerRegistryHook } from '../org/customers';
+import type { ArchiveHook } from './archive-batch';
+
+/**
+ * What every archived chat batch does besides storing the messages, in its transaction: register
+ * customers, maintain conversations and participants, index the text for keyword search. The
+ * evidence log (its own issue) adds its leaf-writing hook here.
+ */
+export async function chatArchiveHooks(db: DataSource, keys: KeyProvider): Promise<ArchiveHook[]> {
+  const hasher = new TokenHasher(await indexKeyFor(keys, IndexPurposes.searchToken));
+  return [customerRegistryHook(db, keys), conversationHook, searchIndexHook(hasher)];
+}
