@@ -8,3 +8,4 @@ export * from './puller';
 export * from './keys';
 export * from './calls';
 export * from './behaviour';
+export * from './search';

@@ -13,6 +13,9 @@ import authPlugin from './plugins/app/auth';
 import cursorsPlugin from './plugins/app/cursors';
 import authRoutes from './routes/auth';
 import messageRoutes from './routes/messages';
+import searchRoutes, { type SearchRouteOptions } from './routes/search';
+import conversationRoutes from './routes/conversations';
+import directoryRoutes from './routes/directory';
 import playbackRoutes, { type PlaybackOptions } from './routes/playback';
 
 export interface PortalOptions {
@@ -23,6 +26,8 @@ export interface PortalOptions {
   /** built console to serve at `/`; omitted in tests */
   consoleRoot?: string;
   sessionTtlMinutes?: number;
+  /** bounds of one search request's work (defaults suit production) */
+  search?: SearchRouteOptions;
   /** the recordings service that plays recordings and media back (through the portal, audited) */
   recordings?: PlaybackOptions;
 }
@@ -41,6 +46,9 @@ const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
   });
   await fastify.register(authRoutes);
   await fastify.register(messageRoutes);
+  await fastify.register(searchRoutes, options.search ?? {});
+  await fastify.register(conversationRoutes);
+  await fastify.register(directoryRoutes);
   await fastify.register(playbackRoutes, options.recordings ? { recordings: options.recordings } : {});
 };
 
