@@ -11,6 +11,7 @@ import {
 import type { KeyProvider } from '@cz/common/crypto';
 import archiveConsumer from './plugins/app/archive-consumer';
 import partitionMaintenance from './plugins/app/partition-maintenance';
+import searchBackfill from './plugins/app/search-backfill';
 import completeness from './plugins/app/completeness';
 import completenessRoutes from './routes/completeness';
 import callConsumer from './calls/consumer';
@@ -32,6 +33,7 @@ const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
   await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
   await fastify.register(partitionMaintenance);
+  await fastify.register(searchBackfill, { keys: options.keys });
   await fastify.register(archiveConsumer, {
     kafka: options.kafka,
     keys: options.keys,

@@ -8,6 +8,7 @@ import {
   externalUserIndex,
   indexKeyFor,
   keyProviderFromEnv,
+  messageArchiveId,
 } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import { TokenHasher, indexTokens } from '@cz/common/search';
@@ -16,6 +17,8 @@ import { storeMessages } from '../src/store';
 import { splitReplayed, type ArchiveOptions } from '../src/batch/archive-batch';
 import { chatArchiveHooks } from '../src/batch/default-hooks';
 import { ensureMonthPartitions } from '../src/partitions';
+import { backfillStep } from '../src/index/backfill';
+import { customerRegistryHook } from '../src/org/customers';
 import { chatRows } from './archive-rows';
 
 loadStackEnv();
@@ -250,5 +253,80 @@ describe('archiver at volume: one transaction per batch, exactly once (real Mari
     );
     // running it again changes nothing
     assert.deepEqual(await ensureMonthPartitions(ds, 2, new Date(Date.UTC(2028, 0, 15))), []);
+  });
+
+  test('messages archived before the search index are backfilled: tokens, customers, exact counters', async () => {
+    const corpId = uniqueCorp();
+    const specs = [
+      {
+        corpId,
+        msgid: 'b1',
+        from: 'u9',
+        tolist: ['wmOld'],
+        msgtime: Date.UTC(2025, 0, 3),
+        text: '旧消息保本保息',
+      },
+      { corpId, msgid: 'b2', from: 'wmOld', tolist: ['u9'], msgtime: Date.UTC(2025, 0, 4), text: '好的' },
+    ];
+    // as the old archiver did: the message rows only, then queued by the migration with claim 0
+    await storeMessages(ds, await chatRows(keys, specs));
+    await db.query(
+      `UPDATE message_key SET claim = 0 WHERE id IN (SELECT UNHEX(id) FROM message WHERE corp_id = ?)`,
+      [corpId],
+    );
+    await db.query(
+      `INSERT INTO search_backfill (id, msgtime) SELECT UNHEX(id), msgtime FROM message WHERE corp_id = ?`,
+      [corpId],
+    );
+    // a new message of the same conversation arrives through the normal path meanwhile
+    await storeMessages(
+      ds,
+      await chatRows(keys, [
+        { corpId, msgid: 'b3', from: 'u9', tolist: ['wmOld'], msgtime: Date.UTC(2025, 0, 5), text: '新消息' },
+      ]),
+      undefined,
+      options,
+    );
+    const customers = customerRegistryHook(ds, keys);
+    while ((await backfillStep(ds, keys, hasher, customers, 1)) > 0);
+    assert.equal(await count('SELECT COUNT(*) n FROM search_backfill'), 0);
+    for (const [i, spec] of [...specs, { text: '新消息' }].entries()) {
+      const id = messageArchiveId(corpId, `b${i + 1}`);
+      assert.equal(
+        await count('SELECT COUNT(*) n FROM search_token WHERE doc_id = UNHEX(?)', [id]),
+        indexTokens(spec.text).length,
+      );
+    }
+    const [conversation] = await db.query<{ message_count: string }>(
+      'SELECT message_count FROM conversation WHERE corp_id = ?',
+      [corpId],
+    );
+    assert.equal(Number(conversation!.message_count), 3);
+    assert.deepEqual(
+      (
+        await db.query<{ participant: string; sent_count: string }>(
+          'SELECT participant, sent_count FROM conversation_participant WHERE corp_id = ? ORDER BY participant',
+          [corpId],
+        )
+      ).map((p) => [p.participant, Number(p.sent_count)]),
+      [
+        ['u9', 2],
+        ['wmOld', 1],
+      ],
+    );
+    assert.equal(
+      await count(
+        'SELECT COUNT(*) n FROM message_key k JOIN message m ON k.id = UNHEX(m.id) WHERE m.corp_id = ? AND k.claim = 0',
+        [corpId],
+      ),
+      0,
+    );
+    assert.equal(
+      await count(
+        'SELECT COUNT(*) n FROM customer WHERE corp_id = ? AND external_index = CAST(? AS UNSIGNED)',
+        [corpId, await externalUserIndex(keys, 'wmOld')],
+      ),
+      1,
+    );
   });
 });

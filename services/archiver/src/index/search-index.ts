@@ -37,6 +37,8 @@ export async function writeSearchTokens(
   tx: EntityManager,
   hasher: TokenHasher,
   docs: readonly IndexDoc[],
+  /** backfill only: rows that exist already are fine */
+  options: { ignoreExisting?: boolean } = {},
 ): Promise<number> {
   const rows: { token: string; tuple: string }[] = [];
   for (const doc of docs) {
@@ -53,7 +55,8 @@ export async function writeSearchTokens(
       .slice(start, start + ROWS_PER_INSERT)
       .map((r) => r.tuple)
       .join(',');
-    await tx.query(`INSERT INTO search_token (token, doc_time, doc_id, doc_kind) VALUES ${values}`);
+    const verb = options.ignoreExisting ? 'INSERT IGNORE' : 'INSERT';
+    await tx.query(`${verb} INTO search_token (token, doc_time, doc_id, doc_kind) VALUES ${values}`);
   }
   return rows.length;
 }

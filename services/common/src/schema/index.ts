@@ -6,6 +6,7 @@ import { Completeness1795607017564 } from './1795607017564-completeness';
 import { WecomModel1795607109020 } from './1795607109020-wecom-model';
 import { CallsEvents1795607243235 } from './1795607243235-calls-events';
 import { SearchArchive1795607400000 } from './1795607400000-search-archive';
+import { SearchBackfill1795608200000 } from './1795608200000-search-backfill';
 
 /** Migrations of the main archive database (cz_main), in order. */
 export const mainMigrations = [
@@ -15,6 +16,7 @@ export const mainMigrations = [
   WecomModel1795607109020,
   CallsEvents1795607243235,
   SearchArchive1795607400000,
+  SearchBackfill1795608200000,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 
