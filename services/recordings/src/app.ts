@@ -28,8 +28,10 @@ export interface RecordingsOptions {
   settings: RecordingsSettings;
   kafkaConnectionTimeoutMs?: number;
   kafkaRetries?: number;
-  /** how often unannounced recordings are retried; 0 turns the sweep off (tests drive it) */
+  /** how often unannounced recordings are retried; 0 turns the sweep off */
   announceEveryMs?: number;
+  /** how old an unannounced recording must be before the sweep takes it (default 10 s) */
+  announceGraceMs?: number;
 }
 
 /**
@@ -51,7 +53,10 @@ const app: FastifyPluginAsync<RecordingsOptions> = async (fastify, options) => {
     readToken: options.settings.readToken,
     ...(options.settings.writeToken ? { writeToken: options.settings.writeToken } : {}),
   });
-  await fastify.register(announcerPlugin, { everyMs: options.announceEveryMs ?? 30000 });
+  await fastify.register(announcerPlugin, {
+    everyMs: options.announceEveryMs ?? 30000,
+    graceMs: options.announceGraceMs ?? 10000,
+  });
   if (options.settings.asr) await fastify.register(transcriberPlugin, { asr: options.settings.asr });
   await fastify.register(healthPlugin, {
     service: 'recordings',

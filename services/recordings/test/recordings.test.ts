@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'minio';
-import { createMinioClient, minioConfig } from '@cz/common';
+import { createMinioClient, kafkaConfig, minioConfig } from '@cz/common';
 import type { StoredObjectReply } from '@cz/contracts';
 import { SEALED_MAGIC } from '@cz/common/crypto';
 import {
@@ -341,6 +341,78 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
         (await incompleteUploads(minio, failed.object_key)).length === 0 ? true : undefined,
       );
       await assert.rejects(minio.statObject(TEST_BUCKET, failed.object_key), 'no object exists');
+    });
+  });
+
+  describe('stuck uploads and Kafka outages', () => {
+    test('a concurrent upload of the same call is refused (409); one that stopped making progress is taken over', async () => {
+      const corpId = uniqueCorp('rec');
+      await archiveCall(db, keys, corpId, 'STUCK');
+      const insertUploading = (id: string, updatedAt: Date) =>
+        db.query(
+          `INSERT INTO recording_object (id, kind, corp_id, owner_id, slot, status, bucket, object_key, content_type, started_at, updated_at)
+           VALUES (?, 'call', ?, 'STUCK', 1, 'uploading', ?, ?, 'audio/wav', ?, ?)`,
+          [id, corpId, TEST_BUCKET, `call/${corpId}/STUCK/${id}.czs`, updatedAt, updatedAt],
+        );
+      await insertUploading('1'.repeat(32), new Date());
+      const busy = await put(corpId, 'STUCK', wav(1000));
+      assert.equal(busy.statusCode, 409);
+      assert.equal(busy.json<{ code: string }>().code, 'upload_in_progress');
+
+      await db.query('UPDATE recording_object SET updated_at = ? WHERE id = ?', [
+        new Date(Date.now() - settings.staleUploadMs - 1000),
+        '1'.repeat(32),
+      ]);
+      const res = await put(corpId, 'STUCK', wav(1000));
+      assert.equal(res.statusCode, 201, res.body);
+      const rows = await db.query<{ id: string; status: string; error: string | null }>(
+        'SELECT id, status, error FROM recording_object WHERE corp_id = ? ORDER BY started_at, status',
+        [corpId],
+      );
+      const abandoned = rows.find((r) => r.id === '1'.repeat(32));
+      assert.equal(abandoned?.status, 'failed');
+      assert.match(abandoned?.error ?? '', /abandoned/);
+      assert.equal(rows.filter((r) => r.status === 'complete').length, 1);
+    });
+
+    test('[REG-02] a recording stored while Kafka is down is kept, and announced by the outbox sweep once Kafka is back', async () => {
+      const corpId = uniqueCorp('outbox');
+      await archiveCall(db, keys, corpId, 'OUT-1');
+      const offline = await buildRecordings(db, keys, settings, {
+        ...kafkaConfig('cz-rec-offline'),
+        brokers: ['127.0.0.1:9'],
+      });
+      let stored: StoredObjectReply;
+      try {
+        const res = await offline.inject({
+          method: 'PUT',
+          url: `/v1/recordings/OUT-1?corpId=${corpId}`,
+          headers: { 'content-type': 'audio/wav' },
+          payload: wav(5000),
+        });
+        assert.equal(res.statusCode, 201, res.body);
+        stored = res.json<StoredObjectReply>();
+        assert.equal(stored.announced, false);
+      } finally {
+        await offline.close();
+      }
+      const sweeping = await buildRecordings(db, keys, settings, kafkaConfig('cz-rec-sweep'), {
+        everyMs: 200,
+        graceMs: 0,
+      });
+      try {
+        await eventually('the recording announced', async () => {
+          const [row] = await db.query<{ announced_at: Date | null }>(
+            'SELECT announced_at FROM recording_object WHERE id = ?',
+            [stored.id],
+          );
+          return row?.announced_at ? true : undefined;
+        });
+        const events = await callEventsOf(keys, corpId, 1);
+        assert.equal(events[0]!.value.recordingId, stored.id);
+      } finally {
+        await sweeping.close();
+      }
     });
   });
 

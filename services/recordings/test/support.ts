@@ -38,6 +38,7 @@ export async function buildRecordings(
   keys: KeyProvider,
   settings: RecordingsSettings,
   kafka: KafkaConfig = kafkaConfig('cz-recordings-test'),
+  announce: { everyMs: number; graceMs: number } = { everyMs: 0, graceMs: 10000 },
 ) {
   const app = createServer('recordings', { logger: false });
   await app.register(recordings, {
@@ -48,7 +49,8 @@ export async function buildRecordings(
     settings,
     kafkaConnectionTimeoutMs: 1000,
     kafkaRetries: kafka.brokers[0] === '127.0.0.1:9' ? 0 : 5,
-    announceEveryMs: 0,
+    announceEveryMs: announce.everyMs,
+    announceGraceMs: announce.graceMs,
   });
   await app.ready();
   return app;

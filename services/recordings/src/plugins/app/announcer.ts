@@ -6,14 +6,14 @@ import { announcePending } from '../../announce';
  * locked already; this re-announces it until Kafka acknowledges. Every replica may sweep: the
  * archiver handles a repeated announcement idempotently.
  */
-export default fp<{ everyMs: number }>(
-  async (app, { everyMs }) => {
+export default fp<{ everyMs: number; graceMs?: number }>(
+  async (app, { everyMs, graceMs }) => {
     if (everyMs <= 0) return;
     let running = false;
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      announcePending(app)
+      announcePending(app, graceMs)
         .then((count) => {
           if (count > 0) app.log.info({ count }, 'announced pending recordings');
         })
