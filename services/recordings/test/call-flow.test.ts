@@ -23,7 +23,7 @@ import archiver from '../../archiver/src/app';
 import portal from '../../portal/src/app';
 import { upsertUser } from '../../portal/src/users';
 import { verifyAuditChain } from '../../portal/src/audit';
-import { buildRecordings, testSettings, wav } from './support';
+import { buildRecordings, md5, testSettings, wav } from './support';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
@@ -216,5 +216,45 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
       Number(before[0]!.n),
       'refused reads show no content and are not plays',
     );
+  });
+
+  test('chat media through the portal: audited, and untrusted types are downloads in a sandbox, never pages', async () => {
+    const html = Buffer.from('<html><script>alert(document.cookie)</script></html>');
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(2000, 1)]);
+    for (const [mediaId, body, type] of [
+      ['m-html', html, 'text/html'],
+      ['m-png', png, 'image/png'],
+    ] as const) {
+      const res = await recordingsApp.inject({
+        method: 'PUT',
+        url: `/v1/media/${corpId}/${mediaId}`,
+        headers: { 'content-type': type, 'x-cz-md5': md5(body) },
+        payload: body,
+      });
+      assert.equal(res.statusCode, 201, res.body);
+    }
+    const get = (mediaId: string) =>
+      portalApp.inject({
+        method: 'GET',
+        url: `/v1/media/${corpId}/${mediaId}`,
+        headers: { authorization: `Bearer ${auditor}` },
+      });
+    const page = await get('m-html');
+    assert.equal(page.statusCode, 200);
+    assert.ok(page.rawPayload.equals(html));
+    assert.equal(page.headers['content-disposition'], 'attachment');
+    assert.match(String(page.headers['content-security-policy']), /sandbox/);
+    const image = await get('m-png');
+    assert.equal(image.statusCode, 200);
+    assert.equal(image.headers['content-type'], 'image/png');
+    assert.equal(image.headers['content-disposition'], undefined, 'images are shown inline');
+    const audits = await db.query<{ target: string }>(
+      `SELECT target FROM audit_event WHERE action = 'media.view' ORDER BY seq`,
+    );
+    assert.deepEqual(
+      audits.map((a) => a.target),
+      [`media:${corpId}/m-html`, `media:${corpId}/m-png`],
+    );
+    assert.equal((await get('m-missing')).statusCode, 404);
   });
 });

@@ -24,6 +24,8 @@ const errors = {
   503: ErrorReply,
 };
 /** headers of the recordings service's answer that the browser needs */
+/** shown inline (players, image viewers); anything else — HTML, SVG, documents — is a download */
+const INLINE_TYPES = /^(audio\/|video\/|image\/(png|jpeg|gif|webp|bmp)$)/;
 const PASSED_ON = [
   'content-type',
   'content-length',
@@ -86,11 +88,18 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
       await upstream.body?.cancel().catch(() => undefined);
       throw err;
     }
-    reply.code(upstream.status).header('cache-control', 'private, no-store');
+    reply
+      .code(upstream.status)
+      .header('cache-control', 'private, no-store')
+      // archived files are untrusted content: never run as a page on the portal's origin
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .header('x-content-type-options', 'nosniff');
     for (const name of PASSED_ON) {
       const value = upstream.headers.get(name);
       if (value !== null) reply.header(name, value);
     }
+    const type = upstream.headers.get('content-type') ?? '';
+    if (!INLINE_TYPES.test(type)) reply.header('content-disposition', 'attachment');
     if (!upstream.body) return reply.send();
     return reply.send(Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>));
   }
