@@ -176,6 +176,8 @@ export class SearchEngine {
     let scanned = 0;
     let verified = 0;
     let exhausted = false;
+    // the driver was read to its end and every candidate opened: the matches found are all there are
+    let drained = false;
     let chunk = Math.min(Math.max(request.limit * 4, 100), 5000);
     const want = request.limit + 1;
     scan: while (found.length < want) {
@@ -189,10 +191,11 @@ export class SearchEngine {
       scanned += rows.length;
       const candidates = rows.filter((r) => Number(r.ok) === 1);
       let lastChecked = rows[rows.length - 1]!;
+      let start = 0;
       if (candidates.length > 0) {
         const need = want - found.length;
         // open in slices so a chunk full of candidates does not open far more than a page needs
-        for (let start = 0; start < candidates.length;) {
+        while (start < candidates.length) {
           const room = this.limits.verifyBudget - verified;
           if (needsCheck && room <= 0) {
             // resume right after the last candidate we opened
@@ -212,6 +215,7 @@ export class SearchEngine {
         }
       }
       position = { t: new Date(lastChecked.t).getTime(), id: lastChecked.id };
+      drained = rows.length < size && start >= candidates.length;
       if (found.length >= want) break;
       if (rows.length < size) {
         exhausted = true;
@@ -228,8 +232,8 @@ export class SearchEngine {
     let total: SearchResult['total'] = null;
     if (request.count && !request.after) {
       total =
-        exhausted && !more
-          ? { value: items.length, relation: 'eq' }
+        (exhausted && !more) || drained
+          ? { value: found.length, relation: 'eq' }
           : await this.count(driver.ranges, rowFilter, request, found.length);
     }
     return { items, next, partial, total, scanned, verified, driver: driver.name };
