@@ -90,8 +90,12 @@ export interface WrittenScript {
 
 export const md5Hex = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
-export function writeDoubleScript(script: DoubleScript): WrittenScript {
-  const dir = mkdtempSync(join(tmpdir(), 'cz-wework-double-'));
+/**
+ * Writes the script (and media files). With `dir`, as `<dir>/<corpId>.txt` for a double pointed at
+ * the directory by CZ_FAKE_WEWORK_SCRIPT_DIR (one script per corp); else into a new temp directory.
+ */
+export function writeDoubleScript(script: DoubleScript, options: { dir?: string } = {}): WrittenScript {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cz-wework-double-'));
   const lines = [`corp ${script.corpId} ${script.secret}`];
   const randomKeys = new Map<string, string>();
   for (const chat of script.chats) {
@@ -110,7 +114,7 @@ export function writeDoubleScript(script: DoubleScript): WrittenScript {
     );
   }
   for (const [index, media] of (script.media ?? []).entries()) {
-    const file = join(dir, `media-${index}.bin`);
+    const file = join(dir, `${script.corpId}.media-${index}.bin`);
     writeFileSync(file, media.content);
     lines.push(`media ${media.sdkfileid} ${media.chunkBytes} ${file}`);
     if (media.corruptFetches) lines.push(`corrupt-media ${media.sdkfileid} ${media.corruptFetches}`);
@@ -124,7 +128,12 @@ export function writeDoubleScript(script: DoubleScript): WrittenScript {
   }
   if (script.failChat) lines.push(`fail-chat ${script.failChat.calls} ${script.failChat.rc}`);
   if (script.delayChatMs) lines.push(`delay-chat ${script.delayChatMs}`);
-  const path = join(dir, 'script.txt');
+  const path = join(dir, options.dir ? `${script.corpId}.txt` : 'script.txt');
   writeFileSync(path, `${lines.join('\n')}\n`);
-  return { path, dir, randomKeys, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    path,
+    dir,
+    randomKeys,
+    cleanup: () => (options.dir ? undefined : rmSync(dir, { recursive: true, force: true })),
+  };
 }

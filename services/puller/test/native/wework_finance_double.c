@@ -5,7 +5,8 @@
  * GetMediaData, DestroySdk, NewSlice/FreeSlice/GetContentFromSlice/GetSliceLen and
  * NewMediaData/FreeMediaData/GetOutIndexBuf/GetData/GetIndexLen/GetDataLen/IsMediaDataFinish, with
  * the same struct layouts (Slice_t, MediaData_t). It serves a scripted sequence read from the text
- * file named by CZ_FAKE_WEWORK_SCRIPT (see script.ts for the writer):
+ * file named by CZ_FAKE_WEWORK_SCRIPT, or <CZ_FAKE_WEWORK_SCRIPT_DIR>/<corpid>.txt, read at Init
+ * (see script.ts for the writer):
  *
  *   corp <corpid> <secret>                 Init succeeds only with these
  *   chat <seq> <msgid> <publickey_ver> <encrypt_random_key> <encrypt_chat_msg>
@@ -121,11 +122,19 @@ static void crash_once(const char *kind, const char *arg) {
   raise(SIGSEGV);
 }
 
-static void load_script(void) {
+/* The script is CZ_FAKE_WEWORK_SCRIPT, or <CZ_FAKE_WEWORK_SCRIPT_DIR>/<corpid>.txt (one per corp). */
+static void load_script(const char *corpid) {
   if (S.loaded) return;
   S.loaded = 1;
-  const char *path = getenv("CZ_FAKE_WEWORK_SCRIPT");
-  if (!path) return;
+  const char *file = getenv("CZ_FAKE_WEWORK_SCRIPT");
+  const char *dir = getenv("CZ_FAKE_WEWORK_SCRIPT_DIR");
+  char built[4096];
+  if (!file && dir && corpid) {
+    snprintf(built, sizeof built, "%s/%s.txt", dir, corpid);
+    file = built;
+  }
+  if (!file) return;
+  const char *path = file;
   S.path = dupstr(path);
   FILE *f = fopen(path, "r");
   if (!f) return;
@@ -237,13 +246,12 @@ static void keystream_xor(const char *key, unsigned char *buf, long n) {
 /* ---------------------------------------------------------------------------------------------- */
 
 EXPORT WeWorkFinanceSdk_t *NewSdk(void) {
-  load_script();
   return calloc(1, sizeof(WeWorkFinanceSdk_t));
 }
 
 EXPORT int Init(WeWorkFinanceSdk_t *sdk, const char *corpid, const char *secret) {
-  load_script();
   if (!sdk || !corpid || !secret) return ERR_PARAM;
+  load_script(corpid);
   if (!S.corpid || strcmp(corpid, S.corpid) != 0 || strcmp(secret, S.secret) != 0) return 41001;
   sdk->inited = 1;
   return 0;
@@ -300,7 +308,6 @@ EXPORT int GetChatData(WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned
 }
 
 EXPORT int DecryptData(const char *encrypt_key, const char *encrypt_msg, Slice_t *msg) {
-  load_script();
   if (!encrypt_key || !encrypt_msg || !msg) return ERR_PARAM;
   for (size_t k = 0; k < S.ncrash_keys; k++) {
     if (strcmp(S.crash_keys[k], encrypt_key) == 0) crash_once("decrypt", encrypt_key);
