@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -488,6 +489,39 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       });
       assert.equal(other.statusCode, 409);
       assert.equal(other.json<{ code: string }>().code, 'media_exists');
+    });
+
+    test('a streaming client re-sending stored media gets 200 at once and can finish its body without a reset', async () => {
+      const body = Buffer.alloc(4 * 1024 * 1024 - 1, 3);
+      assert.equal((await putMedia('msg-stream', body, { 'x-cz-md5': md5(body) })).statusCode, 201);
+      if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const outcome = await new Promise<{ status: number; error?: Error }>((resolve) => {
+        let status = 0;
+        const req = request({
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: `/v1/media/${corpId}/msg-stream`,
+          headers: { 'content-type': 'application/octet-stream', 'x-cz-md5': md5(body) },
+        });
+        req.on('response', (res) => {
+          status = res.statusCode ?? 0;
+          res.resume();
+          // keep streaming after the answer, like the puller does
+          const rest = [body.subarray(MiB, 2 * MiB), body.subarray(2 * MiB)];
+          const next = () => {
+            const chunk = rest.shift();
+            if (chunk) req.write(chunk, next);
+            else req.end(() => resolve({ status }));
+          };
+          next();
+        });
+        req.on('error', (error) => resolve({ status, error }));
+        req.write(body.subarray(0, MiB));
+      });
+      assert.equal(outcome.error, undefined, String(outcome.error));
+      assert.equal(outcome.status, 200);
     });
 
     test('md5 mismatch: 422 and nothing stored; with x-cz-md5-mismatch: keep it is stored with both digests', async () => {

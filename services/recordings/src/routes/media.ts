@@ -96,14 +96,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(201).send(withMismatch(result.stored));
 
       function existing(row: CompleteObject) {
-        reply.header('connection', 'close');
         if (row.expected_md5 !== expectedMd5 && row.plaintext_md5 !== expectedMd5) {
-          throw new AppError(
-            409,
-            'media_exists',
-            `media ${mediaId} is already stored with md5 ${row.plaintext_md5}; archived media never change`,
+          refuseUpload(
+            reply,
+            new AppError(
+              409,
+              'media_exists',
+              `media ${mediaId} is already stored with md5 ${row.plaintext_md5}; archived media never change`,
+            ),
           );
         }
+        // the connection stays open: Node discards the rest of the body, so a client still
+        // streaming it sees no reset, just this answer
         return reply.code(200).send(withMismatch(row));
       }
     },
