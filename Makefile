@@ -31,8 +31,8 @@ test: deps stack ## Start what the tests need, run every test (unit, integration
 	@bash scripts/test.sh
 
 .PHONY: bench
-bench: deps ## Run the benchmarks (ratios against baselines measured in the same run)
-	@npx tsx scripts/bench/crypto-bench.ts
+bench: deps stack ## Run the benchmarks (ratios against baselines measured in the same run)
+	@bash scripts/bench/run.sh
 
 .PHONY: status
 status: ## Show what is running
