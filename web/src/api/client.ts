@@ -22,7 +22,9 @@ export class ApiError extends Error {
   }
 }
 
-type QueryValue = string | number | boolean | null | undefined;
+type QueryScalar = string | number | boolean | null | undefined;
+/** Arrays go out as repeated parameters (`msgtype=a&msgtype=b`), as Fastify's parser reads them. */
+type QueryValue = QueryScalar | readonly string[];
 
 export interface RequestOptions {
   query?: Record<string, QueryValue>;
@@ -38,7 +40,11 @@ function buildUrl(path: string, query: RequestOptions['query']): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value === undefined || value === null || value === '') continue;
-    params.set(key, String(value));
+    if (Array.isArray(value)) {
+      for (const item of value as readonly string[]) params.append(key, item);
+    } else {
+      params.set(key, String(value));
+    }
   }
   const qs = params.toString();
   return qs ? `${path}?${qs}` : path;
@@ -112,6 +118,42 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
+}
+
+export interface RawRequestOptions extends Pick<RequestOptions, 'query' | 'signal' | 'silent'> {
+  /** extra request headers, e.g. `Range` */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A GET whose body is not JSON (recordings, media): the same auth header and failure handling
+ * as `request`, but the caller reads the `Response` (status 200/206, headers, body) itself.
+ */
+export async function requestRaw(path: string, options: RawRequestOptions = {}): Promise<Response> {
+  const headers = requestHeaders(false);
+  headers.set('Accept', '*/*');
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
+  let response: Response;
+  try {
+    response = await fetch(buildUrl(path, options.query), {
+      method: 'GET',
+      headers,
+      signal: options.signal ?? null,
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (cause) {
+    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
+    const error = new ApiError(0, 'network_error', i18n.global.t('error.network'));
+    onFailure(error, options);
+    throw error;
+  }
+  if (!response.ok) {
+    const error = await toApiError(response);
+    onFailure(error, options);
+    throw error;
+  }
+  return response;
 }
 
 export function isAbortError(error: unknown): boolean {

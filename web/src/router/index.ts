@@ -7,9 +7,14 @@ declare module 'vue-router' {
     /** Reachable without a session. */
     public?: boolean;
     /** If set, the user needs at least one of these roles. */
-    roles?: Role[];
+    roles?: readonly Role[];
+    /** the menu entry to mark active on a page that has none of its own */
+    navParent?: string;
   }
 }
+
+/** Who may read archived content (the portal's archive routes accept the same roles). */
+export const ARCHIVE_READERS: readonly Role[] = ['auditor', 'risk_officer', 'admin'];
 
 const HOME = '/messages';
 
@@ -27,7 +32,25 @@ export const router = createRouter({
       component: () => import('@/layouts/console-layout.vue'),
       redirect: HOME,
       children: [
-        { path: 'messages', name: 'messages', component: () => import('@/views/messages/index.vue') },
+        {
+          path: 'messages',
+          name: 'messages',
+          component: () => import('@/views/messages/index.vue'),
+          meta: { roles: ARCHIVE_READERS },
+        },
+        {
+          path: 'search',
+          name: 'search',
+          component: () => import('@/views/search/index.vue'),
+          meta: { roles: ARCHIVE_READERS },
+        },
+        {
+          path: 'conversations/:corpId/:conversationId',
+          name: 'conversation',
+          component: () => import('@/views/conversation/index.vue'),
+          meta: { roles: ARCHIVE_READERS, navParent: 'search' },
+        },
+        { path: 'forbidden', name: 'forbidden', component: () => import('@/views/forbidden/index.vue') },
       ],
     },
     { path: '/:pathMatch(.*)*', redirect: HOME },
@@ -52,6 +75,8 @@ router.beforeEach((to): RouteLocationRaw | boolean => {
     return { name: 'login', query: { redirect: to.fullPath } };
   }
   const required = to.meta.roles;
-  if (required && !required.some((role) => session.user?.roles.includes(role))) return false;
+  if (required && !required.some((role) => session.user?.roles.includes(role))) {
+    return to.name === 'forbidden' ? true : { name: 'forbidden' };
+  }
   return true;
 });

@@ -1,0 +1,54 @@
+import type { SearchKind, SearchQuery } from '@cz/contracts';
+
+/** What the search form edits; turned into a `SearchQuery` on search. */
+export interface SearchFilters {
+  q: string;
+  employee: string;
+  /** name, exact phone, WeCom external userid or customer reference */
+  customer: string;
+  orgUnit: string | null;
+  /** inclusive start and inclusive end, to the second, as shown in the picker */
+  range: [Date, Date] | null;
+  msgtypes: string[];
+  kind: 'all' | SearchKind;
+  businessType: string;
+  sort: 'desc' | 'asc';
+}
+
+export function emptySearchFilters(): SearchFilters {
+  return {
+    q: '',
+    employee: '',
+    customer: '',
+    orgUnit: null,
+    range: null,
+    msgtypes: [],
+    kind: 'all',
+    businessType: '',
+    sort: 'desc',
+  };
+}
+
+export const SEARCH_PAGE_SIZE = 20;
+
+/** The API query for a form state (blank fields left out; msgtype only for chats, business type only for calls). */
+export function toSearchQuery(f: SearchFilters): SearchQuery {
+  const query: SearchQuery = { limit: SEARCH_PAGE_SIZE, sort: f.sort, count: true };
+  // the keyword goes as typed (the server reports what it cannot search), only blank means "none"
+  if (f.q.trim()) query.q = f.q;
+  const employee = f.employee.trim();
+  if (employee) query.employee = employee;
+  const customer = f.customer.trim();
+  if (customer) query.customer = customer;
+  if (f.orgUnit) query.orgUnit = f.orgUnit;
+  if (f.range) {
+    query.from = f.range[0].toISOString();
+    // the API's upper bound is exclusive; the picker's end second is meant inclusively
+    query.to = new Date(f.range[1].getTime() + 1000).toISOString();
+  }
+  if (f.kind !== 'all') query.kind = [f.kind];
+  if (f.kind !== 'call' && f.msgtypes.length > 0) query.msgtype = [...f.msgtypes];
+  const businessType = f.businessType.trim();
+  if (f.kind !== 'message' && businessType) query.businessType = businessType;
+  return query;
+}

@@ -1,0 +1,412 @@
+/**
+ * Search, conversation view and playback end-to-end against a RUNNING portal serving the built
+ * console and the demo corp's data (`make demo`: ww_demo_bank has 保本保息 / 稳赚不赔 lines, some
+ * of them recalled).
+ *
+ *   CZ_CONSOLE_URL=http://127.0.0.1:8080 node --import tsx --test web/test/search.e2e.test.ts
+ *
+ * Optional: CZ_E2E_USER / CZ_E2E_PASSWORD (default: the demo auditor), CZ_E2E_PHRASE (default
+ * 稳赚不赔), CHROMIUM_PATH (default /usr/bin/chromium). Screenshots go to .stack/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
+
+const BASE_URL = (process.env.CZ_CONSOLE_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const USERNAME = process.env.CZ_E2E_USER ?? 'auditor';
+const PASSWORD = process.env.CZ_E2E_PASSWORD ?? 'Auditor#2026';
+const PHRASE = process.env.CZ_E2E_PHRASE ?? '稳赚不赔';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SCREENSHOT_DIR = path.join(REPO_ROOT, '.stack', 'screenshots');
+
+/** An unmasked mainland mobile number (see console.e2e.test.ts). */
+const UNMASKED_MOBILE = /(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:\d{8}|[\s-]\d{4}[\s-]\d{4})(?!\d)/g;
+/** A WeCom external userid shown whole (customers are shown masked: wm****jf). */
+const UNMASKED_EXTERNAL_ID = /\bw[mo][A-Za-z0-9_-]{6,}\b/g;
+
+const SEARCH_API = '/v1/search';
+const HITS = '[data-test="hit"]';
+const BUBBLES = '[data-test="conversation-message"]';
+
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+
+const isSearch = (r: Response) => new URL(r.url()).pathname === SEARCH_API;
+const isConversation = (r: Response) => new URL(r.url()).pathname.startsWith('/v1/conversations/');
+/** whitespace does not separate CJK characters in the search language */
+const squash = (text: string) => text.replace(/\s+/g, '');
+
+async function assertReachable(): Promise<void> {
+  try {
+    const res = await fetch(`${BASE_URL}/`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (!(await res.text()).includes('id="app"')) throw new Error('the reply is not the console index.html');
+  } catch (error) {
+    throw new Error(
+      `Console not reachable at ${BASE_URL} (${(error as Error).message}). Start the portal serving web/dist.`,
+    );
+  }
+}
+
+async function pageText(): Promise<string> {
+  return page.evaluate(() => `${document.body.innerText}\n${document.body.textContent ?? ''}`);
+}
+
+async function assertMasked(where: string): Promise<void> {
+  const text = await pageText();
+  const mobiles = [...text.matchAll(UNMASKED_MOBILE)].map((m) => m[0]);
+  assert.deepEqual(
+    mobiles,
+    [],
+    `unmasked mobile number(s) on the ${where}: ${[...new Set(mobiles)].join(', ')}`,
+  );
+  const ids = [...text.matchAll(UNMASKED_EXTERNAL_ID)].map((m) => m[0]);
+  assert.deepEqual(ids, [], `unmasked customer id(s) on the ${where}: ${[...new Set(ids)].join(', ')}`);
+}
+
+async function screenshot(name: string): Promise<void> {
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Types a query, presses 检索 and returns the API reply. */
+async function runSearch(q: string): Promise<Response> {
+  await page.fill('input[name="q"]', q);
+  const reply = page.waitForResponse(isSearch);
+  await page.click('[data-test="search-submit"]');
+  const res = await reply;
+  await page.locator('[data-test="search-loading"]').waitFor({ state: 'detached' });
+  return res;
+}
+
+async function messageTimes(): Promise<number[]> {
+  const values = await page
+    .locator(`${BUBBLES} [data-test="message-time"]`)
+    .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-time') ?? ''));
+  return values.map((v) => Date.parse(v));
+}
+
+function assertAscending(times: number[], what: string): void {
+  assert.ok(times.length > 0, `${what}: no messages`);
+  times.forEach((t, i) => {
+    assert.ok(Number.isFinite(t), `${what}: message ${i + 1} has no time`);
+    if (i > 0) assert.ok(t >= times[i - 1]!, `${what}: message ${i + 1} is older than the one above it`);
+  });
+}
+
+test('console is reachable at CZ_CONSOLE_URL', assertReachable);
+
+describe('search and conversation e2e', () => {
+  before(async () => {
+    await assertReachable();
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    userDataDir = mkdtempSync(path.join(tmpdir(), 'cz-e2e-search-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+      locale: 'zh-CN',
+      timezoneId: 'Asia/Shanghai',
+      viewport: { width: 1440, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(20_000);
+
+    await page.goto(`${BASE_URL}/login?redirect=/search`);
+    await page.fill('input[name="username"]', USERNAME);
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.click('[data-test="login-submit"]');
+    await page.waitForURL((url) => url.pathname === '/search');
+  });
+
+  after(async () => {
+    await context?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  test('the search page is in the menu, Chinese, and waits for a query', async () => {
+    const nav = page.locator('[data-test="nav-search"]');
+    assert.equal((await nav.innerText()).trim(), '全文检索');
+    assert.match((await nav.getAttribute('class')) ?? '', /is-active/);
+    await page.getByRole('heading', { name: '全文检索' }).waitFor();
+    await page.locator('[data-test="search-initial"]').waitFor();
+    const text = await page.locator('body').innerText();
+    for (const label of ['员工', '客户', '机构', '时间', '消息类型', '业务类型', '检索语法']) {
+      assert.ok(text.includes(label), `the search form should show "${label}"`);
+    }
+    // quick picks of the time range
+    await page.click('.range-picker');
+    for (const quick of ['近7天', '近30天', '本月']) {
+      await page.locator('.el-picker-panel__shortcut', { hasText: quick }).first().waitFor();
+    }
+    await page.keyboard.press('Escape');
+    await page.click('[data-test="syntax-help"]');
+    const panel = page.locator('[data-test="syntax-panel"]');
+    await panel.waitFor();
+    // let the popover finish fading in before the screenshot
+    await page.waitForFunction(() => {
+      const popper = document.querySelector('.syntax-popper');
+      return popper !== null && getComputedStyle(popper).opacity === '1';
+    });
+    const help = await panel.innerText();
+    for (const part of ['OR', '-', '"']) assert.ok(help.includes(part), `syntax help should explain ${part}`);
+    await screenshot('search-syntax');
+    await page.click('[data-test="syntax-help"]');
+    await panel.waitFor({ state: 'hidden' });
+  });
+
+  test(`[REG-02][REG-04] searching ${PHRASE} finds it highlighted in every hit, masked`, async () => {
+    const res = await runSearch(PHRASE);
+    assert.equal(res.status(), 200);
+    assert.equal(new URL(res.url()).searchParams.get('q'), PHRASE);
+    const body = (await res.json()) as { items: unknown[]; total: { value: number } | null };
+    assert.ok(body.items.length >= 1, `the demo data should have hits for ${PHRASE}`);
+
+    await page.locator(HITS).first().waitFor();
+    const texts = await page.locator(`${HITS} [data-test="hit-text"]`).allInnerTexts();
+    assert.equal(texts.length, body.items.length, 'one hit on screen per hit in the reply');
+    texts.forEach((text, i) =>
+      assert.ok(squash(text).includes(PHRASE), `hit ${i + 1} lacks ${PHRASE}: ${text}`),
+    );
+    const marks = await page.locator(`${HITS} [data-test="hit-mark"]`).allInnerTexts();
+    assert.ok(marks.length >= texts.length, 'every hit should mark the phrase');
+    marks.forEach((mark) => assert.equal(squash(mark), PHRASE));
+    const total = await page.locator('[data-test="search-total"]').innerText();
+    assert.match(total, /\d/, 'the result count is shown');
+    const kinds = await page.locator(`${HITS} [data-test="hit-kind"]`).allInnerTexts();
+    assert.ok(
+      kinds.every((k) => ['聊天', '通话'].includes(k.trim())),
+      `kind tags: ${kinds.join(',')}`,
+    );
+    await assertMasked('search results');
+    await screenshot('search-results');
+
+    // keyset "load more" continues the same query
+    const more = page.locator('[data-test="search-load-more"]');
+    if ((await more.count()) > 0) {
+      const before = await page.locator(HITS).count();
+      const reply = page.waitForResponse(isSearch);
+      await more.click();
+      const next = await reply;
+      assert.ok(new URL(next.url()).searchParams.get('cursor'), 'the next page carries the cursor');
+      const added = ((await next.json()) as { items: unknown[] }).items.length;
+      await page.waitForFunction(
+        ([selector, expected]) =>
+          document.querySelectorAll(selector as string).length >= (expected as number),
+        [HITS, before + added] as const,
+      );
+      await assertMasked('search results, page 2');
+    }
+  });
+
+  test('bad queries are explained in place with the server reason', async () => {
+    const punctuation = await runSearch('？？ ，，');
+    assert.equal(punctuation.status(), 400);
+    const error = page.locator('[data-test="search-error"]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /只含标点/);
+    assert.equal(await page.locator(HITS).count(), 0);
+    await screenshot('search-error-punctuation');
+
+    const tooLong = await runSearch('保'.repeat(1001));
+    assert.equal(tooLong.status(), 400);
+    await page.locator('[data-test="search-error-reason"]', { hasText: '检索词过长' }).waitFor();
+    assert.ok((await page.locator('.q-count.is-over').count()) === 1, 'the counter shows the query is over');
+    await screenshot('search-error-too-long');
+
+    // one character: the server answers with a bounded page, the page shows hits or "nothing"
+    const one = await runSearch('保');
+    assert.ok([200, 400].includes(one.status()), `one-character query answered ${one.status()}`);
+    if (one.status() === 200) {
+      await page.locator(`${HITS}, [data-test="search-empty"]`).first().waitFor();
+      await assertMasked('one-character results');
+    } else {
+      await error.waitFor();
+    }
+  });
+
+  test('[REG-02] a recalled hit opens its conversation in order, marked 已撤回, nothing deleted', async () => {
+    await runSearch(PHRASE);
+    const recalledHit = page.locator(HITS, { has: page.locator('[data-test="hit-recalled"]') }).first();
+    await recalledHit.waitFor();
+    const hitText = squash(await recalledHit.locator('[data-test="hit-text"]').innerText());
+    const hitId = await recalledHit.getAttribute('data-hit-id');
+    assert.ok(hitId);
+
+    const reply = page.waitForResponse(isConversation);
+    await recalledHit.locator('[data-test="open-conversation"]').click();
+    const res = await reply;
+    assert.equal(res.status(), 200);
+    assert.equal(new URL(res.url()).searchParams.get('around'), hitId);
+    await page.waitForURL((url) => url.pathname.startsWith('/conversations/'));
+    assert.match((await page.locator('[data-test="nav-search"]').getAttribute('class')) ?? '', /is-active/);
+
+    const focused = page.locator(`${BUBBLES}.is-focused`);
+    await focused.waitFor();
+    assert.equal(await focused.getAttribute('data-message-id'), hitId);
+    await focused.locator('[data-test="focus-tag"]').waitFor();
+    await focused.locator('[data-test="recalled-mark"]', { hasText: '已撤回' }).waitFor();
+    assert.equal(squash(await focused.locator('[data-test="message-text"]').innerText()), hitText);
+    const decoration = await focused
+      .locator('[data-test="message-text"]')
+      .evaluate((node) => getComputedStyle(node).textDecorationLine);
+    assert.match(decoration, /line-through/, 'a recalled message is struck through');
+    // the recall itself is in the conversation as a notice, after the message it recalled
+    await page.locator('[data-test="conversation-notice"]', { hasText: '撤回了一条消息' }).first().waitFor();
+
+    assertAscending(await messageTimes(), 'conversation');
+    // staff on the right, customers on the left
+    const sides = await page.locator(BUBBLES).evaluateAll((nodes) =>
+      nodes.map((n) => ({
+        right: n.classList.contains('is-right'),
+        sender: n.querySelector('[data-test="message-sender"]')?.textContent?.trim() ?? '',
+      })),
+    );
+    for (const { right, sender } of sides) {
+      assert.equal(right, !/^w[mo]\*{4}/.test(sender), `${sender} is on the ${right ? 'right' : 'left'}`);
+    }
+    await page.locator('[data-test="participant"]').first().waitFor();
+    await assertMasked('conversation');
+    await page.locator('.el-loading-mask').first().waitFor({ state: 'hidden' });
+    await screenshot('conversation');
+
+    // earlier messages load above, still in order
+    const older = page.locator('[data-test="load-older"]');
+    if ((await older.count()) > 0) {
+      const before = await page.locator(BUBBLES).count();
+      const more = page.waitForResponse(isConversation);
+      await older.click();
+      assert.equal((await more).status(), 200);
+      await page.waitForFunction(
+        ([selector, n]) => document.querySelectorAll(selector as string).length > (n as number),
+        [BUBBLES, before] as const,
+      );
+      assertAscending(await messageTimes(), 'conversation after loading earlier messages');
+    }
+    // the latest end of the conversation
+    const latest = page.waitForResponse(isConversation);
+    await page.click('[data-test="jump-latest"]');
+    assert.equal((await latest).status(), 200);
+    await page.locator('[data-test="conversation-end"]').waitFor();
+    assertAscending(await messageTimes(), 'conversation end');
+    await assertMasked('conversation end');
+
+    // back: the same results without searching again
+    let searched = false;
+    const listener = (r: Response) => {
+      if (isSearch(r)) searched = true;
+    };
+    page.on('response', listener);
+    await page.click('[data-test="conversation-back"]');
+    await page.waitForURL((url) => url.pathname === '/search');
+    await page.locator(`${HITS}[data-hit-id="${hitId}"]`).waitFor();
+    page.off('response', listener);
+    assert.equal(searched, false, 'coming back must not search (and audit) again');
+  });
+
+  test('[REG-02] calls: kind tag, masked customer number, recording player', async (t) => {
+    await page.fill('input[name="q"]', '');
+    await page.locator('[data-test="search-kind"] label', { hasText: '通话' }).click();
+    const reply = page.waitForResponse(isSearch);
+    await page.click('[data-test="search-submit"]');
+    const res = await reply;
+    assert.equal(res.status(), 200);
+    assert.deepEqual(new URL(res.url()).searchParams.getAll('kind'), ['call']);
+    const body = (await res.json()) as { items: { call?: { recordingId: string | null } }[] };
+    if (body.items.length === 0) {
+      t.skip('no call is archived on this stack');
+      return;
+    }
+    await page.locator(HITS).first().waitFor();
+    const kinds = await page.locator(`${HITS} [data-test="hit-kind"]`).allInnerTexts();
+    assert.ok(
+      kinds.every((k) => k.trim() === '通话'),
+      `only calls: ${kinds.join(',')}`,
+    );
+    await assertMasked('call results');
+
+    const players = page.locator(`${HITS} [data-test="play-recording"]`);
+    const withRecording = body.items.filter((i) => i.call?.recordingId).length;
+    assert.equal(await players.count(), withRecording, 'a player for every call with a recording');
+    if (withRecording === 0) {
+      await screenshot('search-calls');
+      t.skip('no call on this stack has a recording');
+      return;
+    }
+    // every attempt ends in a playable audio element or a clear reason (e.g. too large to play here)
+    let played = 0;
+    for (let i = 0; i < Math.min(withRecording, 3); i++) {
+      const player = page.locator(`${HITS} [data-test="recording-player"]`).nth(i);
+      await player.locator('[data-test="play-recording"]').click();
+      const outcome = player.locator('[data-test="recording-audio"], [data-test="recording-error"]');
+      await outcome.waitFor({ timeout: 120_000 });
+      const audio = player.locator('[data-test="recording-audio"]');
+      if ((await audio.count()) > 0) {
+        assert.match((await audio.getAttribute('src')) ?? '', /^blob:/);
+        // decoded, or the player turns into a reason
+        await page.waitForFunction(
+          (el) => el === null || !el.isConnected || (el as HTMLAudioElement).readyState >= 1,
+          await audio.elementHandle(),
+        );
+        played += (await audio.count()) > 0 ? 1 : 0;
+      }
+      if ((await audio.count()) === 0) {
+        const reason = await player.locator('[data-test="recording-error"]').innerText();
+        assert.ok(reason.trim().length > 4, 'a failed playback says why');
+      }
+    }
+    await screenshot('search-calls');
+    if (played === 0) t.diagnostic('no recording on this stack was small enough to play in the browser');
+  });
+
+  test('message table: Chinese type labels, recall flags, link to the conversation', async () => {
+    await page.click('[data-test="nav-messages"]');
+    await page.waitForURL((url) => url.pathname === '/messages');
+    const rows = '[data-test="message-table"] .el-table__body-wrapper tr.el-table__row';
+    await page.locator(rows).first().waitFor();
+    // a few pages, so that more than plain text shows up
+    for (let n = 0; n < 3 && (await page.locator('[data-test="load-more"]').count()) > 0; n++) {
+      const before = await page.locator(rows).count();
+      await page.click('[data-test="load-more"]');
+      await page.waitForFunction(
+        ([selector, count]) => document.querySelectorAll(selector as string).length > (count as number),
+        [rows, before] as const,
+      );
+    }
+    const types = await page.locator(`${rows} td.col-msgtype .cell`).allInnerTexts();
+    const raw = types.filter((type) => /^[a-z_]+$/.test(type.trim()));
+    assert.deepEqual(raw, [], 'every type is labelled in Chinese');
+    await assertMasked('message table');
+    await page.locator('.el-loading-mask').first().waitFor({ state: 'hidden' });
+    await screenshot('messages-table');
+
+    const reply = page.waitForResponse(isConversation);
+    await page.locator(`${rows} [data-test="row-open"]`).first().click();
+    assert.equal((await reply).status(), 200);
+    await page
+      .locator(`${BUBBLES}.is-focused, [data-test="conversation-notice"].is-focused`)
+      .first()
+      .waitFor();
+  });
+
+  test('English labels on the search page', async () => {
+    await page.click('[data-test="nav-search"]');
+    await page.click('[data-test="language-switch"]');
+    await page.getByRole('heading', { name: 'Full-text search' }).waitFor();
+    await page.click('[data-test="language-switch"]');
+    await page.getByRole('heading', { name: '全文检索' }).waitFor();
+  });
+});
