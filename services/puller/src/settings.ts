@@ -5,6 +5,8 @@ export interface PullerSettings {
   sdkPath: string | undefined;
   ingestUrl: string;
   recordingsUrl: string;
+  /** bearer secret for uploads, when the recordings service requires one */
+  recordingsToken: string | undefined;
   /** records per GetChatData call (the SDK refuses more than 1000) */
   batchLimit: number;
   /** pause after a batch that was not full */
@@ -32,6 +34,7 @@ export function pullerSettingsFromEnv(): PullerSettings {
     sdkPath: sdkPath ? sdkPath : undefined,
     ingestUrl: envString('CZ_INGEST_URL', 'http://127.0.0.1:8081'),
     recordingsUrl: envString('CZ_RECORDINGS_URL', 'http://127.0.0.1:8084'),
+    recordingsToken: process.env.CZ_RECORDINGS_WRITE_TOKEN || undefined,
     batchLimit,
     pollIntervalMs: envInt('CZ_PULLER_POLL_MS', 5000),
     sdkTimeoutSec: envInt('CZ_WECOM_SDK_TIMEOUT_SEC', 30),

@@ -4,26 +4,28 @@
  * library cannot be had here; the double has the same C ABI and serves a scripted sequence).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fp from 'fastify-plugin';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topics, type AlertV1 } from '@cz/contracts';
-import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
+import { createServer, kafkaConfig, keyProviderFromEnv, wecomMediaId } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import {
   createTestDatabase,
   eventually,
   loadStackEnv,
+  repoRoot,
   uniqueCorp,
   type TestDatabase,
 } from '../../common/test/support';
 import archiver from '../../archiver/src/app';
 import ingest from '../../ingest/src/app';
+import { completenessTimeZone, dayIn, reconcileDay } from '../../archiver/src/completeness';
 import puller from '../src/app';
 import type { PullerSettings } from '../src/settings';
 import { buildFinanceSdkDouble } from './native/build';
@@ -95,6 +97,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       sdkPath: library,
       ingestUrl: `http://127.0.0.1:${ingestPort}`,
       recordingsUrl: process.env.CZ_RECORDINGS_URL ?? 'http://127.0.0.1:8084',
+      recordingsToken: process.env.CZ_RECORDINGS_WRITE_TOKEN,
       batchLimit: 4,
       pollIntervalMs: 200,
       sdkTimeoutSec: 5,
@@ -180,8 +183,11 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     ...extra,
   });
 
+  let crashedCorp = '';
+
   test('[REG-01] the child dies mid-batch twice; after restarts the archive has every message exactly once, and the scripted seq gap raises an alert', async () => {
     const corpId = uniqueCorp('wwpull');
+    crashedCorp = corpId;
     // seq 9 never comes: a gap. DecryptData segfaults on the 2nd record of batch [5,6,7,8];
     // GetChatData segfaults serving the batch that holds seq 11.
     const chats = [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12].map((seq) =>
@@ -264,6 +270,49 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
         }
       }
     }
+  });
+
+  test('[REG-07] the daily reconciliation record holds counts, first/last seq and the open gap, frozen with its SM3 digest', async () => {
+    const corpId = crashedCorp;
+    assert.ok(corpId, 'runs after the acceptance test');
+    const zone = completenessTimeZone();
+    const today = dayIn(zone, new Date());
+    const { body, digest, created } = await reconcileDay(archiverApp.db, corpId, today, zone);
+    assert.equal(created, true);
+    assert.equal(body.stored, 11);
+    assert.ok(body.received >= 22, 'first pull and the re-pull');
+    assert.ok(body.duplicates >= 11);
+    assert.equal(body.firstSeq, 1);
+    assert.equal(body.lastSeq, 12);
+    assert.deepEqual(body.openGaps, [{ fromSeq: 9, toSeq: 9, state: 'alerted' }]);
+    assert.equal(body.missingSeqs, 1);
+    assert.equal(body.alerts.seq_gap, 1);
+    const [row] = await db.query<{ body: string; digest_sm3: string }>(
+      'SELECT body, digest_sm3 FROM completeness_reconciliation WHERE corp_id = ? AND day = ?',
+      [corpId, today],
+    );
+    assert.equal(row!.digest_sm3, digest);
+    assert.equal(
+      createHash('sm3').update(row!.body).digest('hex'),
+      digest,
+      'the digest covers the stored bytes',
+    );
+    // frozen: a second run returns the stored record, and the API refuses a day that is not over
+    const again = await reconcileDay(archiverApp.db, corpId, today, zone);
+    assert.deepEqual([again.created, again.digest], [false, digest]);
+    const refused = await archiverApp.inject({
+      method: 'POST',
+      url: `/v1/completeness/${corpId}/reconciliations/${today}`,
+    });
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.json().code, 'day_not_finished');
+    const summary = await archiverApp.inject({ method: 'GET', url: `/v1/completeness/${corpId}` });
+    assert.deepEqual(
+      (summary.json() as { lowSeq: number; highSeq: number; openGaps: { fromSeq: number }[] }).openGaps.map(
+        (g) => g.fromSeq,
+      ),
+      [9],
+    );
   });
 
   test('[REG-01] seq going backwards: the record is still archived, the regression is alerted, the checkpoint never goes back', async () => {
@@ -407,48 +456,89 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     );
   });
 
-  test('media referenced by a record is fetched (GetMediaData until is_finish) and streamed to recordings PUT /v1/media/{corpId}/{sdkfileidHash}', async (t) => {
+  test('[REG-01] media referenced by a record is fetched chunk by chunk, md5-verified and stored by recordings; a persistent md5 mismatch is kept with both digests and alerted', async () => {
     const corpId = uniqueCorp('wwmedia');
     const content = Buffer.concat([Buffer.from([0, 0xff, 0]), randomBytes(200_000)]);
-    const image = {
-      msgid: 'img1',
+    const odd = randomBytes(50_000);
+    const media = (msgid: string, sdkfileid: string, md5sum: string, size: number) => ({
+      msgid,
       action: 'send',
       from: 'liqiang',
       tolist: ['wmCustomer7'],
       msgtime: Date.UTC(2026, 10, 20, 3),
       msgtype: 'image',
-      image: {
-        sdkfileid: 'CtYBMzA2OTAyMDEwMjA0NjIzMDYwMDIwMTAwMDIwNA==',
-        md5sum: md5Hex(content),
-        filesize: content.length,
-      },
-    };
+      image: { sdkfileid, md5sum, filesize: size },
+    });
+    const goodId = `CtYBMzA2OTAy${randomBytes(6).toString('hex')}==`;
+    const oddId = `CtYBMzA2OTAz${randomBytes(6).toString('hex')}==`;
+    const wrongMd5 = md5Hex(Buffer.from('what WeCom claims'));
     await registerCorp(
       pullerApp,
-      script(corpId, [chat(1, 'img1', 1, image)], {
-        media: [{ sdkfileid: image.image.sdkfileid, content, chunkBytes: 32 * 1024 }],
-      }),
+      script(
+        corpId,
+        [
+          chat(1, 'img1', 1, media('img1', goodId, md5Hex(content), content.length)),
+          chat(2, 'img2', 1, media('img2', oddId, wrongMd5, odd.length)),
+        ],
+        {
+          media: [
+            { sdkfileid: goodId, content, chunkBytes: 32 * 1024, corruptFetches: 1 },
+            { sdkfileid: oddId, content: odd, chunkBytes: 16 * 1024 },
+          ],
+        },
+      ),
       [1],
     );
-    const job = await eventually('a media job attempted', async () => {
-      const [row] = await db.query<{
-        status: string;
-        attempts: number;
-        expected_md5: string;
-        last_error: string | null;
-      }>('SELECT status, attempts, expected_md5, last_error FROM wecom_media_job WHERE corp_id = ?', [
-        corpId,
-      ]);
-      return row && Number(row.attempts) > 0 ? row : undefined;
-    });
-    assert.equal(job.expected_md5, md5Hex(content));
-    if (job.status !== 'done' && /answered 404|ECONNREFUSED/.test(job.last_error ?? '')) {
-      // The recordings service's media route is being built in the same issue; until it exists the
-      // job stays pending (nothing lost) and this test is a TODO rather than a fake server.
-      t.todo(`recordings has no PUT /v1/media route yet: ${job.last_error}`);
-      assert.equal(job.status, 'pending');
-      return;
+    const jobs = await eventually(
+      'both media jobs finished',
+      async () => {
+        const rows = await db.query<{
+          sdkfileid: string;
+          status: string;
+          expected_md5: string;
+          actual_md5: string | null;
+          bytes: string | null;
+          last_error: string | null;
+        }>(
+          'SELECT sdkfileid, status, expected_md5, actual_md5, bytes, last_error FROM wecom_media_job WHERE corp_id = ? ORDER BY seq',
+          [corpId],
+        );
+        return rows.length === 2 && rows.every((r) => r.status !== 'pending') ? rows : undefined;
+      },
+      30000,
+    );
+    // the first download of the good image was corrupted: retried, then stored
+    assert.deepEqual(
+      [jobs[0]!.status, jobs[0]!.actual_md5, Number(jobs[0]!.bytes)],
+      ['done', md5Hex(content), content.length],
+      jobs[0]!.last_error ?? '',
+    );
+    assert.deepEqual(
+      [jobs[1]!.status, jobs[1]!.expected_md5, jobs[1]!.actual_md5],
+      ['md5_mismatch', wrongMd5, md5Hex(odd)],
+    );
+    const mismatch = await eventually('media_md5_mismatch alert', async () =>
+      (await alertsOf(corpId)).find((a) => a.kind === 'media_md5_mismatch'),
+    );
+    assert.equal(mismatch.msgid, 'img2');
+
+    // read both back from recordings (the portal's read secret) and compare byte for byte
+    const secretFile = `${repoRoot}.stack/secrets/recordings_read_token`;
+    const readToken =
+      process.env.CZ_RECORDINGS_READ_TOKEN ??
+      (existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : '');
+    for (const [sdkfileid, expected] of [
+      [goodId, content],
+      [oddId, odd],
+    ] as const) {
+      const response = await fetch(
+        `${settings.recordingsUrl}/v1/media/${corpId}/${wecomMediaId(sdkfileid)}?format=original`,
+        {
+          headers: { authorization: `Bearer ${readToken}` },
+        },
+      );
+      assert.equal(response.status, 200);
+      assert.ok(Buffer.from(await response.arrayBuffer()).equals(expected), 'stored bytes are the media');
     }
-    assert.equal(job.status, 'done', job.last_error ?? '');
   });
 });

@@ -6,7 +6,7 @@ import type { KeyProvider } from '@cz/common/crypto';
 import { ChildGoneError, SdkChild } from '../sdk/sdk-child';
 import type { PullerSettings } from '../settings';
 import { postToIngest } from './ingest-client';
-import { fetchMedia, mediaRefsOf, recordingsSink } from './media';
+import { UploadError, discardSink, fetchMedia, mediaRefsOf, recordingsSink } from './media';
 import {
   LeaseLostError,
   acquireLease,
@@ -293,20 +293,34 @@ export class CorpPuller {
       await beginMediaAttempt(db, job.id, retryInMs);
       const attempt = job.attempts + 1;
       try {
+        // recordings verifies the md5 it is given: without one from WeCom, learn it in a first pass
+        const announced =
+          job.expectedMd5 ??
+          (
+            await fetchMedia({
+              source: this.child!,
+              sdkfileid: job.sdkfileid,
+              expectedMd5: null,
+              maxAttempts: 1,
+              maxBytes: settings.mediaMaxBytes,
+              openSink: discardSink,
+            })
+          ).md5;
         const result = await fetchMedia({
           source: this.child!,
           sdkfileid: job.sdkfileid,
-          expectedMd5: job.expectedMd5,
+          expectedMd5: announced,
           maxAttempts: settings.md5Attempts,
           maxBytes: settings.mediaMaxBytes,
-          openSink: (_attempt, previousMd5) =>
+          openSink: (attempt) =>
             recordingsSink({
               recordingsUrl: settings.recordingsUrl,
+              token: settings.recordingsToken,
               corpId,
               sdkfileid: job.sdkfileid,
-              msgid: job.msgid,
-              expectedMd5: job.expectedMd5,
-              previousMd5,
+              md5: announced,
+              // every earlier download disagreed with the md5: keep these bytes, flagged
+              keepOnMismatch: attempt === settings.md5Attempts,
             }),
         });
         const outcome: Parameters<typeof finishMediaJob>[2] = {
@@ -334,7 +348,9 @@ export class CorpPuller {
         await finishMediaJob(db, job.id, outcome);
       } catch (err) {
         const message = (err as Error).message;
-        const exhausted = attempt >= settings.mediaMaxAttempts;
+        // 409: recordings holds different bytes under this id already; archived media never change
+        const exhausted =
+          attempt >= settings.mediaMaxAttempts || (err instanceof UploadError && err.status === 409);
         await finishMediaJob(db, job.id, {
           status: exhausted ? 'failed' : 'pending',
           error: message,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { wecomMediaId } from '@cz/common';
 import type { MediaJobInput } from './store';
 
 /**
@@ -70,13 +71,14 @@ export async function fetchMedia(options: {
   openSink: (attempt: number, previousMd5: string | undefined) => MediaSink;
 }): Promise<MediaResult> {
   let previousMd5: string | undefined;
+  let busyRetries = 0;
   for (let attempt = 1; ; attempt++) {
     const sink = options.openSink(attempt, previousMd5);
-    const md5 = createHash('md5');
-    let bytes = 0;
-    let held: Buffer | undefined;
-    let index: Buffer = Buffer.alloc(0);
     try {
+      const md5 = createHash('md5');
+      let bytes = 0;
+      let held: Buffer | undefined;
+      let index: Buffer = Buffer.alloc(0);
       for (;;) {
         const chunk = await options.source.mediaChunk(options.sdkfileid, index);
         if (held) await sink.write(held);
@@ -88,20 +90,26 @@ export async function fetchMedia(options: {
         if (chunk.outIndex.length === 0) throw new Error('GetMediaData gave no index for the next chunk');
         index = chunk.outIndex;
       }
+      const digest = md5.digest('hex');
+      const matches = options.expectedMd5 === null || digest === options.expectedMd5;
+      if (!matches && attempt < options.maxAttempts) {
+        sink.abort(new Error(`md5 mismatch: expected ${options.expectedMd5}, got ${digest}`));
+        previousMd5 = digest;
+        continue;
+      }
+      if (held) await sink.write(held);
+      await sink.finish();
+      return { status: matches ? 'done' : 'md5_mismatch', md5: digest, bytes, attempts: attempt };
     } catch (err) {
       sink.abort(err as Error);
+      const retryAfterMs = (err as { retryAfterMs?: number }).retryAfterMs;
+      if (retryAfterMs !== undefined && busyRetries++ < 20) {
+        await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+        attempt -= 1; // the same attempt again: these bytes never reached a verdict
+        continue;
+      }
       throw err;
     }
-    const digest = md5.digest('hex');
-    const matches = options.expectedMd5 === null || digest === options.expectedMd5;
-    if (!matches && attempt < options.maxAttempts) {
-      sink.abort(new Error(`md5 mismatch: expected ${options.expectedMd5}, got ${digest}`));
-      previousMd5 = digest;
-      continue;
-    }
-    if (held) await sink.write(held);
-    await sink.finish();
-    return { status: matches ? 'done' : 'md5_mismatch', md5: digest, bytes, attempts: attempt };
   }
 }
 
@@ -109,40 +117,52 @@ export class UploadError extends Error {
   constructor(
     message: string,
     readonly status: number | undefined,
+    /** set when the same upload may simply be tried again shortly (the server is busy with it) */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
 }
 
+/** A sink that only counts: the first pass over media whose message announced no md5. */
+export const discardSink = (): MediaSink => ({
+  write: async () => undefined,
+  finish: async () => undefined,
+  abort: () => undefined,
+});
+
 /**
- * Streams media into the recordings service: `PUT /v1/media/{corpId}/{sdkfileidHash}` (chunked,
- * application/octet-stream). Headers carry the message it belongs to and the md5 WeCom announced;
- * on the final attempt after mismatches, also the digest of the previous attempt, so the stored
- * object carries both.
+ * Streams media into the recordings service: `PUT /v1/media/{corpId}/{mediaId}` (chunked,
+ * application/octet-stream), mediaId = wecomMediaId(sdkfileid). The service verifies `x-cz-md5`
+ * while it seals and stores, and stores nothing when the stream ends short (our abort); on the
+ * final attempt after mismatches `x-cz-md5-mismatch: keep` makes it store the bytes with both
+ * digests. 200 (already stored, same md5) and 201 are success.
  */
 export function recordingsSink(options: {
   recordingsUrl: string;
+  token: string | undefined;
   corpId: string;
   sdkfileid: string;
-  msgid: string;
-  expectedMd5: string | null;
-  previousMd5: string | undefined;
+  md5: string;
+  keepOnMismatch: boolean;
 }): MediaSink {
-  const fileKey = createHash('sm3').update(options.sdkfileid).digest('hex');
-  const url = new URL(`/v1/media/${encodeURIComponent(options.corpId)}/${fileKey}`, options.recordingsUrl);
+  const url = new URL(
+    `/v1/media/${encodeURIComponent(options.corpId)}/${wecomMediaId(options.sdkfileid)}`,
+    options.recordingsUrl,
+  );
   const headers: http.OutgoingHttpHeaders = {
     'content-type': 'application/octet-stream',
-    'x-cz-msgid': options.msgid,
+    'x-cz-md5': options.md5,
   };
-  if (options.expectedMd5) headers['x-cz-expected-md5'] = options.expectedMd5;
-  if (options.previousMd5) headers['x-cz-previous-md5'] = options.previousMd5;
+  if (options.keepOnMismatch) headers['x-cz-md5-mismatch'] = 'keep';
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
   const request = http.request(url, { method: 'PUT', headers });
   let failure: Error | undefined;
+  let early: Promise<UploadError> | undefined;
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
     request.once('response', (res) => {
-      // an early answer (e.g. 404 before the body is sent) stops the upload at once
-      if ((res.statusCode ?? 0) >= 300)
-        failure ??= new UploadError(`recordings answered ${res.statusCode}`, res.statusCode);
+      // an early answer (401, 404, 409, 413 before the body is sent) stops the upload at once
+      if ((res.statusCode ?? 0) >= 300) early = answered(res);
       resolve(res);
     });
     request.once('error', (err) => {
@@ -156,8 +176,19 @@ export function recordingsSink(options: {
     for await (const part of res) parts.push(part as Buffer);
     return Buffer.concat(parts).toString('utf8').slice(0, 300);
   };
+  const answered = async (res: http.IncomingMessage) => {
+    const body = await readBody(res).catch(() => '');
+    // right after an aborted attempt the service may still hold the object's upload slot
+    const busy = res.statusCode === 409 && body.includes('upload_in_progress');
+    return new UploadError(
+      `recordings answered ${res.statusCode}: ${body}`,
+      res.statusCode,
+      busy ? 300 : undefined,
+    );
+  };
   return {
     async write(chunk) {
+      if (early) throw await early;
       if (failure) throw failure;
       if (!request.write(chunk)) {
         await new Promise<void>((resolve, reject) => {
@@ -166,15 +197,15 @@ export function recordingsSink(options: {
           request.once('close', resolve);
         });
       }
+      if (early) throw await early;
       if (failure) throw failure;
     },
     async finish() {
       request.end();
       const res = await response;
-      const body = await readBody(res);
-      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
-        throw new UploadError(`recordings answered ${res.statusCode}: ${body}`, res.statusCode);
-      }
+      if (early) throw await early;
+      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) throw await answered(res);
+      await readBody(res);
     },
     abort(reason) {
       failure ??= reason;

@@ -59,6 +59,8 @@ export class SdkChild {
   }
 
   async start(): Promise<void> {
+    if (this.alive) throw new Error('SDK child already running');
+    this.exited = undefined;
     const execArgv = ['--enable-source-maps', '--import', 'tsx'];
     if (pkcs1DecryptNeedsRevert()) execArgv.push(SECURITY_REVERT_PKCS1);
     const child = fork(childEntry, [], {
@@ -93,6 +95,7 @@ export class SdkChild {
     });
     child.on('message', (reply: ChildReply) => this.onReply(reply));
     child.once('exit', (code, signal) => {
+      if (this.child !== child) return;
       this.exited = new ChildGoneError(code, signal);
       for (const [id, call] of this.pending) {
         clearTimeout(call.timer);
