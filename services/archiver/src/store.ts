@@ -32,7 +32,9 @@ export async function storeMessages(
   if (rows.length === 0) return 0;
   let inserted = 0;
   const prepared = await prepareHooks(rows, archive);
-  await db.transaction(async (tx) => {
+  // READ COMMITTED: locking reads on the (non-unique) message id index take no gap locks, so
+  // concurrent batches (replicas, partitions) do not deadlock on each other's inserts
+  await db.transaction('READ COMMITTED', async (tx) => {
     // before the idempotent insert: tracking tells new seqs from duplicates by what is stored
     await trackSeqs(tx, rows, completenessTimeZone());
     // exactly once: only records whose archive id this transaction claimed are written (batch/)

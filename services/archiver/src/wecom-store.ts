@@ -61,8 +61,14 @@ export async function storeWecomModel(
   if (chunk.length === 0) return [];
   const ids = [...new Set(chunk.map((row) => row.message.id))];
   const stored = new Map<string, string | null>(
+    // through message_key: both look-ups are unique (key, then the (msgtime, id) primary key), so the
+    // locking read locks exactly these rows and never the next entry of another batch's insert
     (
-      (await tx.query(`SELECT id, content_mac FROM message WHERE id IN (?) FOR UPDATE`, [ids])) as {
+      (await tx.query(
+        `SELECT m.id, m.content_mac FROM message_key k FORCE INDEX (PRIMARY) JOIN message m ON m.msgtime = k.msgtime AND m.id = LOWER(HEX(k.id))
+         WHERE k.id IN (${ids.map(() => 'UNHEX(?)').join(', ')}) FOR UPDATE`,
+        ids,
+      )) as {
         id: string;
         content_mac: string | null;
       }[]

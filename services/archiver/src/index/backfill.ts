@@ -93,7 +93,7 @@ export async function backfillStep(
     const still = new Set(
       (
         (await tx.query(
-          `SELECT LOWER(HEX(id)) AS id FROM search_backfill WHERE id IN (${ids.map(() => 'UNHEX(?)').join(', ')}) FOR UPDATE`,
+          `SELECT LOWER(HEX(id)) AS id FROM search_backfill FORCE INDEX (PRIMARY) WHERE id IN (${ids.map(() => 'UNHEX(?)').join(', ')}) FOR UPDATE`,
           ids,
         )) as { id: string }[]
       ).map((r) => r.id),
