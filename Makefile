@@ -57,6 +57,10 @@ typecheck: deps ## Type-check every service, script and test (strict)
 lint: deps ## ESLint + Prettier check
 	@npx eslint . && npx prettier --check . --log-level warn
 
+.PHONY: native-double
+native-double: deps ## Build the Finance-SDK C test double (.stack/native/libWeWorkFinanceSdk_C.so; the puller tests build it too)
+	@npx tsx services/puller/test/native/build.ts
+
 .PHONY: web
 web: deps ## Build the console into web/dist
 	@npm run -w web build

@@ -118,4 +118,5 @@ cz_keys_bootstrap() {
 }
 
 # name:port of every service, in start order
-CZ_SERVICES=(keyservice:8082 archiver:8083 ingest:8081 recordings:8084 compliance:8085 portal:8080)
+# (the Finance-SDK puller stays idle until CZ_WECOM_SDK_PATH names the bank's libWeWorkFinanceSdk_C.so)
+CZ_SERVICES=(keyservice:8082 archiver:8083 ingest:8081 recordings:8084 puller:8086 compliance:8085 portal:8080)
