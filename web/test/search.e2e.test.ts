@@ -5,8 +5,10 @@
  *
  *   CZ_CONSOLE_URL=http://127.0.0.1:8080 node --import tsx --test web/test/search.e2e.test.ts
  *
- * Optional: CZ_E2E_USER / CZ_E2E_PASSWORD (default: the demo auditor), CZ_E2E_PHRASE (default
- * 稳赚不赔), CHROMIUM_PATH (default /usr/bin/chromium). Screenshots go to .stack/screenshots/.
+ * Optional: CZ_E2E_USER / CZ_E2E_PASSWORD (default: the demo auditor), CZ_E2E_ADMIN_USER /
+ * CZ_E2E_ADMIN_PASSWORD (default: the demo admin; loads a small org tree for a corp of its own),
+ * CZ_E2E_PHRASE (default 稳赚不赔), CHROMIUM_PATH (default /usr/bin/chromium). Screenshots go to
+ * .stack/screenshots/.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +22,9 @@ const BASE_URL = (process.env.CZ_CONSOLE_URL ?? 'http://127.0.0.1:8080').replace
 const USERNAME = process.env.CZ_E2E_USER ?? 'auditor';
 const PASSWORD = process.env.CZ_E2E_PASSWORD ?? 'Auditor#2026';
 const PHRASE = process.env.CZ_E2E_PHRASE ?? '稳赚不赔';
+/** loads a small directory of its own through the admin API */
+const ADMIN_USER = process.env.CZ_E2E_ADMIN_USER ?? 'admin';
+const ADMIN_PASSWORD = process.env.CZ_E2E_ADMIN_PASSWORD ?? 'Admin#2026';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,6 +34,20 @@ const SCREENSHOT_DIR = path.join(REPO_ROOT, '.stack', 'screenshots');
 const UNMASKED_MOBILE = /(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:\d{8}|[\s-]\d{4}[\s-]\d{4})(?!\d)/g;
 /** A WeCom external userid shown whole (customers are shown masked: wm****jf). */
 const UNMASKED_EXTERNAL_ID = /\bw[mo][A-Za-z0-9_-]{6,}\b/g;
+/**
+ * Where the console itself names people: senders, recipients, participants, conversations. (Message
+ * text is masked by the portal and checked for phone numbers only.)
+ */
+const PEOPLE = [
+  '[data-test="hit"] .party',
+  '[data-test="message-sender"]',
+  '[data-test="participant"]',
+  '[data-test="conversation-label"]',
+  '[data-test="conversation-notice"]',
+  'td.col-from',
+  'td.col-tolist',
+  'td.col-conversation',
+].join(', ');
 
 const SEARCH_API = '/v1/search';
 const HITS = '[data-test="hit"]';
@@ -67,7 +86,8 @@ async function assertMasked(where: string): Promise<void> {
     [],
     `unmasked mobile number(s) on the ${where}: ${[...new Set(mobiles)].join(', ')}`,
   );
-  const ids = [...text.matchAll(UNMASKED_EXTERNAL_ID)].map((m) => m[0]);
+  const people = (await page.locator(PEOPLE).allTextContents()).join('\n');
+  const ids = [...people.matchAll(UNMASKED_EXTERNAL_ID)].map((m) => m[0]);
   assert.deepEqual(ids, [], `unmasked customer id(s) on the ${where}: ${[...new Set(ids)].join(', ')}`);
 }
 
@@ -166,6 +186,59 @@ describe('search and conversation e2e', () => {
     await screenshot('search-syntax');
     await page.click('[data-test="syntax-help"]');
     await panel.waitFor({ state: 'hidden' });
+  });
+
+  test('org unit filter: the tree of a known corp, a unit searched with the units below it', async () => {
+    // a directory of its own (admin API), so the test does not depend on what the demo loads
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const corp = `webe2e-${suffix}`;
+    const units = { head: `hq-${suffix}`, branch: `sh-${suffix}`, sub: `pd-${suffix}` };
+    const login = await fetch(`${BASE_URL}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: ADMIN_USER, password: ADMIN_PASSWORD }),
+    });
+    assert.equal(login.status, 200, 'admin login for the directory load');
+    const { token } = (await login.json()) as { token: string };
+    const load = await fetch(`${BASE_URL}/v1/admin/directory/${corp}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        orgUnits: [
+          { id: units.head, parentId: null, name: '测试总行' },
+          { id: units.branch, parentId: units.head, name: '上海分行' },
+          { id: units.sub, parentId: units.branch, name: '浦东支行' },
+        ],
+        employees: [{ userid: `e2e-${suffix}`, orgUnitId: units.sub, name: '测试员工' }],
+      }),
+    });
+    assert.equal(load.status, 200, `directory load answered ${load.status}`);
+
+    // the console offers the org trees of the corps it has seen
+    await page.evaluate((id) => {
+      const known = JSON.parse(localStorage.getItem('cz.corps') ?? '[]') as string[];
+      localStorage.setItem('cz.corps', JSON.stringify([...known, id]));
+    }, corp);
+    const tree = page.waitForResponse((r) => new URL(r.url()).pathname === `/v1/org/${corp}`);
+    await page.reload();
+    assert.equal((await tree).status(), 200);
+    // enabled once the trees are in
+    await page.locator('.org-tree-select', { hasText: '选择机构' }).waitFor();
+    await page.click('.org-tree-select');
+    const node = (name: string) => page.locator('.el-tree-node__content', { hasText: name }).last();
+    for (const name of ['测试总行', '上海分行', '浦东支行']) await node(name).waitFor();
+    await screenshot('search-org-tree');
+    await node('上海分行').click();
+    await page.keyboard.press('Escape');
+
+    const res = await runSearch(PHRASE);
+    assert.equal(res.status(), 200);
+    assert.equal(new URL(res.url()).searchParams.get('orgUnit'), units.branch);
+    // the only employee below 上海分行 has no messages: nothing, and said so
+    await page.locator('[data-test="search-empty"]').waitFor();
+    assert.equal(await page.locator(HITS).count(), 0);
+    await page.click('[data-test="search-reset"]');
+    await page.locator('[data-test="search-initial"]').waitFor();
   });
 
   test(`[REG-02][REG-04] searching ${PHRASE} finds it highlighted in every hit, masked`, async () => {
