@@ -372,11 +372,12 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     assert.equal(conflict.msgid, 'd2-other');
   });
 
-  test('an unknown publickey_ver and a record ingest rejects are quarantined with their encrypted envelope; the checkpoint moves on and both are alerted', async () => {
+  test('an unknown publickey_ver and a record ingest rejects are quarantined with their encrypted envelope; the checkpoint moves on, both are alerted, and the record is archived once its key arrives', async () => {
     const corpId = uniqueCorp('wwquar');
+    const v9 = rsaKeyPair();
     const chats = [
       chat(1, 'q1'),
-      chat(2, 'q2-unknown-version', 9),
+      { ...chat(2, 'q2-unknown-version', 9), encryptWith: v9.publicKeyPem },
       chat(3, 'q3-invalid', 1, {
         msgid: 'q3-invalid',
         action: 'send',
@@ -423,6 +424,38 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     );
     const kinds = (await alertsOf(corpId)).map((a) => a.kind);
     assert.equal(kinds.filter((k) => k === 'pull_quarantine').length, 2, kinds.join(','));
+
+    // the operator adds key version 9: the running puller takes it and decrypts the record again
+    const added = await pullerApp.inject({
+      method: 'PUT',
+      url: `/v1/puller/corps/${corpId}/keys/9`,
+      payload: { privateKeyPem: v9.privateKeyPem },
+    });
+    assert.equal(added.statusCode, 200, added.body);
+    const rows = await eventually(
+      'q2 archived after its key arrived',
+      async () => {
+        const found = await archived(corpId);
+        return found.length === 3 ? found : undefined;
+      },
+      30000,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.msgid, Number(r.seq)]),
+      [
+        ['q1', 1],
+        ['q2-unknown-version', 2],
+        ['q4', 4],
+      ],
+    );
+    const open = await db.query<{ msgid: string }>(
+      'SELECT msgid FROM wecom_pull_quarantine WHERE corp_id = ? AND resolved_at IS NULL',
+      [corpId],
+    );
+    assert.deepEqual(
+      open.map((q) => q.msgid),
+      ['q3-invalid'],
+    );
   });
 
   test('the checkpoint does not move while ingest does not acknowledge', async () => {

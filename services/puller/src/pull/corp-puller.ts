@@ -18,6 +18,8 @@ import {
   readCheckpoint,
   recordPullError,
   releaseLease,
+  replayableQuarantine,
+  settleQuarantine,
   type MediaJobInput,
   type QuarantinedRecord,
 } from './store';
@@ -47,6 +49,9 @@ export class CorpPuller {
   childRestarts = 0;
   lastError: string | null = null;
   private child: SdkChild | undefined;
+  /** key versions the running child holds */
+  private heldVersions: number[] = [];
+  private keysChanged = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -68,6 +73,16 @@ export class CorpPuller {
 
   start(): void {
     this.loop ??= this.run();
+  }
+
+  /**
+   * A key version was added or replaced: the child is restarted with the new keys at the next
+   * cycle (the keys are handed over only at start), and quarantined records of that version are
+   * decrypted again.
+   */
+  reloadKeys(): void {
+    this.keysChanged = true;
+    this.wake?.();
   }
 
   async stop(): Promise<void> {
@@ -103,9 +118,16 @@ export class CorpPuller {
           await this.sleep(Math.max(1000, settings.leaseMs / 3));
           continue;
         }
+        if (this.keysChanged && this.child?.alive) {
+          const old = this.child;
+          this.child = undefined;
+          await old.stop();
+        }
+        this.keysChanged = false;
         if (!this.child?.alive) await this.startChild();
         this.state = 'pulling';
         const full = await this.pullOnce();
+        await this.replayQuarantine();
         await this.processMedia();
         backoff = settings.backoffInitialMs;
         this.lastError = null;
@@ -153,6 +175,7 @@ export class CorpPuller {
       env: { ...process.env, ...settings.childEnv },
     });
     this.child = child;
+    this.heldVersions = config.privateKeys.map((k) => k.publickeyVer);
     await child.start();
     this.deps.log.info(
       { corpId, pid: child.pid, keyVersions: config.privateKeys.map((k) => k.publickeyVer) },
@@ -279,6 +302,61 @@ export class CorpPuller {
       'batch archived and checkpointed',
     );
     return records.length >= settings.batchLimit;
+  }
+
+  /** Quarantined records whose key version is held now: decrypt, post, resolve. */
+  private async replayQuarantine(): Promise<void> {
+    const { db, keys, corpId, settings, log } = this.deps;
+    const open = await replayableQuarantine(db, keys, corpId, this.heldVersions, settings.batchLimit);
+    if (open.length === 0) return;
+    const pulled = await this.child!.decrypt(open.map((o) => o.envelope));
+    const outcomes: Parameters<typeof settleQuarantine>[2] = [];
+    const toPost: { record: Record<string, unknown>; id: string; media: MediaJobInput[] }[] = [];
+    for (const [i, result] of pulled.entries()) {
+      const id = open[i]!.id;
+      if (!result.ok) {
+        outcomes.push({ id, resolved: false, stage: result.stage, reason: result.reason });
+        continue;
+      }
+      const { seq, msgid } = result.envelope;
+      try {
+        const record = JSON.parse(Buffer.from(result.plaintext).toString('utf8')) as Record<string, unknown>;
+        const withSeq = { ...record, seq };
+        toPost.push({ record: withSeq, id, media: mediaRefsOf(withSeq, msgid, seq) });
+      } catch (err) {
+        outcomes.push({
+          id,
+          resolved: false,
+          stage: 'decode',
+          reason: `not JSON: ${(err as Error).message}`,
+        });
+      }
+    }
+    const { rejected } = await postToIngest(
+      settings.ingestUrl,
+      corpId,
+      toPost.map((p) => p.record),
+    );
+    const rejectedAt = new Map(rejected.map((r) => [r.index, r]));
+    for (const [i, posted] of toPost.entries()) {
+      const r = rejectedAt.get(i);
+      outcomes.push(
+        r
+          ? {
+              id: posted.id,
+              resolved: false,
+              stage: 'ingest',
+              reason: r.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; '),
+            }
+          : { id: posted.id, resolved: true },
+      );
+    }
+    const media = toPost.filter((_, i) => !rejectedAt.has(i)).flatMap((p) => p.media);
+    await settleQuarantine(db, corpId, outcomes, media);
+    log.info(
+      { corpId, replayed: open.length, resolved: outcomes.filter((o) => o.resolved).length },
+      'quarantined records decrypted again',
+    );
   }
 
   private async processMedia(): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { AlertV1 } from '@cz/contracts';
 import { insertCompletenessAlerts } from '@cz/common';
 import { openBuffer, sealBuffer, type KeyProvider } from '@cz/common/crypto';
@@ -204,35 +204,35 @@ export async function commitBatch(db: DataSource, keys: KeyProvider, outcome: Ba
         )
         .execute();
     }
-    if (outcome.media.length > 0) {
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .orIgnore()
-        .into('wecom_media_job', [
-          'id',
-          'corp_id',
-          'msgid',
-          'seq',
-          'sdkfileid',
-          'expected_md5',
-          'expected_size',
-        ])
-        .values(
-          outcome.media.map((m) => ({
-            id: mediaJobId(outcome.corpId, m.sdkfileid),
-            corp_id: outcome.corpId,
-            msgid: m.msgid,
-            seq: m.seq,
-            sdkfileid: m.sdkfileid,
-            expected_md5: m.md5sum ?? null,
-            expected_size: m.size ?? null,
-          })),
-        )
-        .execute();
-    }
+    await insertMediaJobs(tx, outcome.corpId, outcome.media);
     await insertCompletenessAlerts(tx, outcome.alerts);
   });
+}
+
+/** Media outbox rows (idempotent on corp + sdkfileid), inside the caller's transaction. */
+export async function insertMediaJobs(
+  tx: EntityManager,
+  corpId: string,
+  media: MediaJobInput[],
+): Promise<void> {
+  if (media.length === 0) return;
+  await tx
+    .createQueryBuilder()
+    .insert()
+    .orIgnore()
+    .into('wecom_media_job', ['id', 'corp_id', 'msgid', 'seq', 'sdkfileid', 'expected_md5', 'expected_size'])
+    .values(
+      media.map((m) => ({
+        id: mediaJobId(corpId, m.sdkfileid),
+        corp_id: corpId,
+        msgid: m.msgid,
+        seq: m.seq,
+        sdkfileid: m.sdkfileid,
+        expected_md5: m.md5sum ?? null,
+        expected_size: m.size ?? null,
+      })),
+    )
+    .execute();
 }
 
 export interface MediaJob {
@@ -316,4 +316,57 @@ export async function corpCounters(db: DataSource, corpId: string) {
     [corpId, corpId],
   );
   return { openQuarantine: Number(row?.quarantine ?? 0), pendingMedia: Number(row?.media ?? 0) };
+}
+
+export interface OpenQuarantine {
+  id: string;
+  envelope: ChatEnvelope;
+}
+
+/** Quarantined records whose key version is now held: they can be decrypted again. */
+export async function replayableQuarantine(
+  db: DataSource,
+  keys: KeyProvider,
+  corpId: string,
+  versions: number[],
+  limit: number,
+): Promise<OpenQuarantine[]> {
+  if (versions.length === 0) return [];
+  const rows: { id: string; sealed_envelope: Buffer }[] = await db.query(
+    `SELECT id, sealed_envelope FROM wecom_pull_quarantine
+      WHERE corp_id = ? AND resolved_at IS NULL AND stage = 'key' AND publickey_ver IN (?)
+      ORDER BY seq LIMIT ?`,
+    [corpId, versions, limit],
+  );
+  const result: OpenQuarantine[] = [];
+  for (const row of rows) {
+    const envelope = JSON.parse(
+      (await openBuffer(row.sealed_envelope, keys)).toString('utf8'),
+    ) as ChatEnvelope;
+    result.push({ id: String(row.id), envelope });
+  }
+  return result;
+}
+
+/** Marks replayed records: resolved when ingest acknowledged them, else the new reason. */
+export async function settleQuarantine(
+  db: DataSource,
+  corpId: string,
+  outcomes: { id: string; resolved: boolean; stage?: string; reason?: string }[],
+  media: MediaJobInput[],
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await insertMediaJobs(tx, corpId, media);
+    for (const o of outcomes) {
+      if (o.resolved) {
+        await tx.query('UPDATE wecom_pull_quarantine SET resolved_at = NOW(3) WHERE id = ?', [o.id]);
+      } else {
+        await tx.query('UPDATE wecom_pull_quarantine SET stage = ?, reason = ? WHERE id = ?', [
+          o.stage ?? 'key',
+          (o.reason ?? '').slice(0, 1000),
+          o.id,
+        ]);
+      }
+    }
+  });
 }

@@ -60,6 +60,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       } catch (err) {
         throw badRequest('invalid_private_key', `not a usable RSA private key: ${(err as Error).message}`);
       }
+      // a running puller takes the new key at once and retries what was quarantined for lack of it
+      app.pullSupervisor.puller(corpId)?.reloadKeys();
       return { corpId, publickeyVer, publicKeySha256: fingerprint };
     },
   );

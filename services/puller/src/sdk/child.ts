@@ -98,6 +98,8 @@ function handle(request: ParentRequest): void {
       const raw = sdk!.getChatData(request.seq, request.limit, cfg.proxy, cfg.passwd, cfg.timeoutSec);
       const records = parseChatData(raw).map(decryptOne);
       send({ type: 'pulled', id: request.id, records });
+    } else if (request.type === 'decrypt') {
+      send({ type: 'pulled', id: request.id, records: request.envelopes.map(decryptOne) });
     } else {
       const chunk = sdk!.getMediaData(
         Buffer.from(request.index),

@@ -26,7 +26,9 @@ export interface ChildInit {
 
 export type ParentRequest =
   | { type: 'pull'; id: number; seq: number; limit: number }
-  | { type: 'media'; id: number; sdkfileid: string; index: Uint8Array };
+  | { type: 'media'; id: number; sdkfileid: string; index: Uint8Array }
+  /** decrypt envelopes again (quarantined ones, once their key version is held) */
+  | { type: 'decrypt'; id: number; envelopes: ChatEnvelope[] };
 
 export type DecryptStage = 'key' | 'decrypt';
 

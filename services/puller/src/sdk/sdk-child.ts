@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildInit, ChildReply, ParentRequest, PulledRecord } from './protocol';
+import type { ChatEnvelope, ChildInit, ChildReply, ParentRequest, PulledRecord } from './protocol';
 import { SECURITY_REVERT_PKCS1, pkcs1DecryptNeedsRevert } from './rsa';
 
 const childEntry = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -110,6 +110,12 @@ export class SdkChild {
   async pull(seq: number, limit: number): Promise<PulledRecord[]> {
     const reply = await this.call({ type: 'pull', id: 0, seq, limit });
     if (reply.type !== 'pulled') throw new Error(`unexpected reply ${reply.type} to pull`);
+    return reply.records.map((r) => (r.ok ? { ...r, plaintext: Buffer.from(r.plaintext) } : r));
+  }
+
+  async decrypt(envelopes: ChatEnvelope[]): Promise<PulledRecord[]> {
+    const reply = await this.call({ type: 'decrypt', id: 0, envelopes });
+    if (reply.type !== 'pulled') throw new Error(`unexpected reply ${reply.type} to decrypt`);
     return reply.records.map((r) => (r.ok ? { ...r, plaintext: Buffer.from(r.plaintext) } : r));
   }
 
