@@ -1,5 +1,7 @@
 import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt } from 'node:crypto';
 
+export const SECURITY_REVERT_PKCS1 = '--security-revert=CVE-2023-46809';
+
 let probed: boolean | undefined;
 
 /**
@@ -10,6 +12,8 @@ let probed: boolean | undefined;
  */
 export function pkcs1DecryptNeedsRevert(): boolean {
   if (probed !== undefined) return probed;
+  // a process that itself runs reverted cannot tell by probing: pass the flag on
+  if (process.execArgv.includes(SECURITY_REVERT_PKCS1)) return (probed = true);
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
   const ciphertext = publicEncrypt(
     { key: publicKey, padding: constants.RSA_PKCS1_PADDING },
@@ -24,5 +28,3 @@ export function pkcs1DecryptNeedsRevert(): boolean {
   }
   return probed;
 }
-
-export const SECURITY_REVERT_PKCS1 = '--security-revert=CVE-2023-46809';

@@ -1,0 +1,135 @@
+/**
+ * Puller benchmark: records per second through the SDK sandbox child (GetChatData of 1,000-record
+ * batches from the C test double, RSA-PKCS#1 v1.5 of every encrypt_random_key, DecryptData, IPC
+ * back to the parent), against a baseline measured in the same run: the bare RSA decryptions of
+ * the same keys in one process (the floor no puller can beat). Also media: GetMediaData chunks
+ * through the child against reading the same bytes from disk. Prints child and parent RSS.
+ *
+ *   node --security-revert=CVE-2023-46809 --import tsx scripts/bench/puller-bench.ts [--records 5000] [--media-mib 64]
+ *
+ * (the revert flag only lets this process measure the RSA baseline; the puller service itself never
+ * runs with it — its SDK child does, see services/puller/src/sdk/child.ts)
+ */
+import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { SdkChild } from '../../services/puller/src/sdk/sdk-child';
+import { buildFinanceSdkDouble } from '../../services/puller/test/native/build';
+import { rsaKeyPair, writeDoubleScript } from '../../services/puller/test/native/script';
+
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '5000' }, 'media-mib': { type: 'string', default: '64' } },
+});
+const records = Number(values.records);
+const mediaBytes = Number(values['media-mib']) * 1024 * 1024;
+
+const rssMiB = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+};
+
+const key = rsaKeyPair();
+const media = Buffer.alloc(mediaBytes, 0xa5);
+const script = writeDoubleScript({
+  corpId: 'wwbench',
+  secret: 'bench',
+  publicKeys: { 1: key.publicKeyPem },
+  chats: Array.from({ length: records }, (_, i) => ({
+    seq: i + 1,
+    msgid: `bench-${i + 1}`,
+    publickeyVer: 1,
+    message: {
+      msgid: `bench-${i + 1}`,
+      action: 'send',
+      from: 'zhangwei',
+      tolist: ['wmCust1'],
+      msgtime: Date.now(),
+      msgtype: 'text',
+      text: { content: '您好，这是一条用于基准测试的消息。'.repeat(4) },
+    },
+  })),
+  media: [{ sdkfileid: 'bench-media', content: media, chunkBytes: 512 * 1024 }],
+});
+
+// baseline: the RSA step alone, in-process, over the same ciphertexts
+const ciphertexts = readFileSync(script.path, 'utf8')
+  .split('\n')
+  .filter((line) => line.startsWith('chat '))
+  .map((line) => Buffer.from(line.split(' ')[4]!, 'base64'));
+const privateKey = createPrivateKey(key.privateKeyPem);
+let rsaOk = true;
+let t0 = performance.now();
+try {
+  for (const c of ciphertexts) privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, c);
+} catch {
+  rsaOk = false; // this process does not carry the security revert; the child does
+}
+const rsaMs = performance.now() - t0;
+
+const child = new SdkChild({
+  init: {
+    libraryPath: buildFinanceSdkDouble(),
+    corpId: 'wwbench',
+    secret: 'bench',
+    privateKeys: [{ publickeyVer: 1, pem: key.privateKeyPem }],
+    proxy: '',
+    passwd: '',
+    timeoutSec: 30,
+  },
+  callTimeoutMs: 120000,
+  env: { ...process.env, CZ_FAKE_WEWORK_SCRIPT: script.path },
+});
+await child.start();
+let maxChildRss = 0;
+t0 = performance.now();
+let seq = 0;
+let pulled = 0;
+let decrypted = 0;
+while (pulled < records) {
+  const batch = await child.pull(seq, 1000);
+  if (batch.length === 0) break;
+  pulled += batch.length;
+  decrypted += batch.filter((r) => r.ok).length;
+  seq = batch[batch.length - 1]!.envelope.seq;
+  maxChildRss = Math.max(maxChildRss, rssMiB(child.pid!));
+}
+const pullMs = performance.now() - t0;
+
+t0 = performance.now();
+let index: Buffer = Buffer.alloc(0);
+let mediaGot = 0;
+for (;;) {
+  const chunk = await child.mediaChunk('bench-media', index);
+  mediaGot += chunk.data.length;
+  index = chunk.outIndex;
+  maxChildRss = Math.max(maxChildRss, rssMiB(child.pid!));
+  if (chunk.finished) break;
+}
+const mediaMs = performance.now() - t0;
+t0 = performance.now();
+await readFile(`${script.dir}/wwbench.media-0.bin`);
+const diskMs = performance.now() - t0;
+await child.stop();
+script.cleanup();
+
+if (decrypted !== records) throw new Error(`only ${decrypted} of ${records} records decrypted`);
+const perSec = (n: number, ms: number) => Math.round((n / ms) * 1000);
+console.log(
+  `records pulled through the child: ${pulled} in ${pullMs.toFixed(0)} ms = ${perSec(pulled, pullMs)}/s`,
+);
+if (rsaOk) {
+  console.log(
+    `baseline, bare RSA decryptions in-process: ${perSec(records, rsaMs)}/s → child pipeline at ${((rsaMs / pullMs) * 100).toFixed(0)}% of the RSA floor`,
+  );
+} else {
+  console.log(
+    'baseline: this Node refuses PKCS#1 v1.5 in-process (CVE-2023-46809 fix); no RSA floor measured',
+  );
+}
+console.log(
+  `media through the child: ${(mediaGot / 1048576).toFixed(0)} MiB in ${mediaMs.toFixed(0)} ms = ${((mediaGot / 1048576 / mediaMs) * 1000).toFixed(0)} MiB/s; disk read of the same file ${diskMs.toFixed(0)} ms (ratio ${(mediaMs / diskMs).toFixed(1)}×)`,
+);
+console.log(
+  `RSS: child max ${maxChildRss.toFixed(0)} MiB, parent ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`,
+);
