@@ -390,8 +390,44 @@ describe('search and conversation e2e', () => {
     assert.equal(searched, false, 'coming back must not search (and audit) again');
   });
 
+  test('a customer of the conversation: every record of theirs, by reference, never by raw id', async () => {
+    await runSearch(PHRASE);
+    const open = page.waitForResponse(isConversation);
+    await page.locator(`${HITS} [data-test="open-conversation"]`).first().click();
+    assert.equal((await open).status(), 200);
+    const customer = page.locator('[data-test="participant"]', {
+      has: page.locator('[data-test="search-customer"]'),
+    });
+    await customer.first().waitFor();
+    const masked = (await customer.first().locator('.participant-name').innerText()).trim();
+    assert.match(masked, /^w[mo]\*{4}/, `the customer is shown masked: ${masked}`);
+
+    const reply = page.waitForResponse(isSearch);
+    await customer.first().locator('[data-test="search-customer"]').click();
+    const res = await reply;
+    assert.equal(res.status(), 200);
+    assert.match(new URL(res.url()).searchParams.get('customer') ?? '', /^[0-9a-f]{32}$/);
+    await page.waitForURL((url) => url.pathname === '/search');
+    await page.locator(HITS).first().waitFor();
+    const parties = await page
+      .locator(HITS)
+      .evaluateAll((hits) =>
+        hits.map((h) => Array.from(h.querySelectorAll('.party'), (p) => p.textContent ?? '').join(' ')),
+      );
+    parties.forEach((p, i) =>
+      assert.ok(p.includes(masked), `hit ${i + 1} (${p}) does not involve ${masked}`),
+    );
+    assert.equal(
+      await page.inputValue('input[name="q"]'),
+      '',
+      'the keyword box is cleared for the customer search',
+    );
+    await assertMasked('customer search');
+  });
+
   test('[REG-02] calls: kind tag, masked customer number, recording player', async (t) => {
-    await page.fill('input[name="q"]', '');
+    await page.click('[data-test="search-reset"]');
+    await page.locator('[data-test="search-initial"]').waitFor();
     await page.locator('[data-test="search-kind"] label', { hasText: '通话' }).click();
     const reply = page.waitForResponse(isSearch);
     await page.click('[data-test="search-submit"]');

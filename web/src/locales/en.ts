@@ -252,6 +252,7 @@ const en: MessageSchema = {
     },
     sent: '{count} sent',
     searchCustomer: 'Search every record of this customer',
+    searchCustomerShort: 'Search',
     auditNotice: 'Viewing this conversation is recorded in the audit trail',
     jumpStart: 'Earliest',
     jumpFocus: 'Back to the found message',

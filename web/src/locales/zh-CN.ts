@@ -248,6 +248,7 @@ const zhCN = {
     },
     sent: '发言 {count} 条',
     searchCustomer: '检索该客户的全部记录',
+    searchCustomerShort: '检索',
     auditNotice: '查阅本会话已记入审计日志',
     jumpStart: '最早',
     jumpFocus: '回到定位消息',
