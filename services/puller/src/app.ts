@@ -31,7 +31,7 @@ const app: FastifyPluginAsync<PullerOptions> = async (fastify, options) => {
     service: 'puller',
     checks: { database: async () => void (await fastify.db.query('SELECT 1')) },
   });
-  await fastify.register(pullerRoutes);
+  await fastify.register(pullerRoutes, { adminToken: options.settings.adminToken });
 };
 
 export default app;

@@ -22,6 +22,11 @@ export interface PullerSettings {
   mediaMaxAttempts: number;
   md5Attempts: number;
   mediaMaxBytes: number;
+  /**
+   * bearer secret for the configuration routes (corp secrets, private keys); without it they
+   * refuse every write
+   */
+  adminToken: string | undefined;
   /** extra environment of the SDK child (tests point the C double at its script here) */
   childEnv?: Record<string, string>;
 }
@@ -35,6 +40,7 @@ export function pullerSettingsFromEnv(): PullerSettings {
     ingestUrl: envString('CZ_INGEST_URL', 'http://127.0.0.1:8081'),
     recordingsUrl: envString('CZ_RECORDINGS_URL', 'http://127.0.0.1:8084'),
     recordingsToken: process.env.CZ_RECORDINGS_WRITE_TOKEN || undefined,
+    adminToken: process.env.CZ_PULLER_ADMIN_TOKEN || undefined,
     batchLimit,
     pollIntervalMs: envInt('CZ_PULLER_POLL_MS', 5000),
     sdkTimeoutSec: envInt('CZ_WECOM_SDK_TIMEOUT_SEC', 30),

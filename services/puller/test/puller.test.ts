@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fp from 'fastify-plugin';
 import { Kafka, logLevel } from 'kafkajs';
@@ -35,6 +35,8 @@ loadStackEnv();
 const keys = keyProviderFromEnv();
 const v1 = rsaKeyPair();
 const v2 = rsaKeyPair();
+const adminToken = randomBytes(24).toString('hex');
+const admin = { authorization: `Bearer ${adminToken}` };
 
 const text = (msgid: string, content: string, minute = 0) => ({
   msgid,
@@ -112,6 +114,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       md5Attempts: 2,
       mediaMaxBytes: 64 * 1024 * 1024,
       childEnv: { CZ_FAKE_WEWORK_SCRIPT_DIR: scriptDir },
+      adminToken,
     };
     pullerApp = await buildPuller();
     await alertReader.connect();
@@ -145,6 +148,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       const reply = await app.inject({
         method: 'PUT',
         url: `/v1/puller/corps/${script.corpId}/keys/${ver}`,
+        headers: admin,
         payload: { privateKeyPem: pem },
       });
       assert.equal(reply.statusCode, 200, reply.body);
@@ -152,6 +156,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     const reply = await app.inject({
       method: 'PUT',
       url: `/v1/puller/corps/${script.corpId}`,
+      headers: admin,
       payload: { secret: script.secret },
     });
     assert.equal(reply.statusCode, 204, reply.body);
@@ -429,6 +434,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     const added = await pullerApp.inject({
       method: 'PUT',
       url: `/v1/puller/corps/${corpId}/keys/9`,
+      headers: admin,
       payload: { privateKeyPem: v9.privateKeyPem },
     });
     assert.equal(added.statusCode, 200, added.body);
@@ -456,6 +462,26 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       open.map((q) => q.msgid),
       ['q3-invalid'],
     );
+  });
+
+  test('corp secrets and keys are configured only with the admin secret; a key that is not RSA is refused', async () => {
+    const corpId = uniqueCorp('wwadmin');
+    const put = (headers: Record<string, string>, payload: Record<string, string>, path = '') =>
+      pullerApp.inject({ method: 'PUT', url: `/v1/puller/corps/${corpId}${path}`, headers, payload });
+    assert.equal((await put({}, { secret: 'x' })).statusCode, 401);
+    assert.equal((await put({ authorization: `Bearer ${'0'.repeat(48)}` }, { secret: 'x' })).statusCode, 401);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
+    const refused = await put(admin, { privateKeyPem: `${ec}`.padEnd(120, '\n') }, '/keys/1');
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.json().code, 'invalid_private_key');
+    const [n] = await db.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM wecom_corp_source WHERE corp_id = ?',
+      [corpId],
+    );
+    assert.equal(Number(n!.n), 0);
   });
 
   test('the checkpoint does not move while ingest does not acknowledge', async () => {

@@ -186,23 +186,47 @@ export function recordingsSink(options: {
       busy ? 300 : undefined,
     );
   };
+  /**
+   * A socket error (EPIPE, reset) usually means the service answered early and closed: prefer its
+   * answer when it comes within a second; a bare reset may be retried shortly.
+   */
+  const settle = async (err: Error): Promise<Error> => {
+    await Promise.race([
+      response.catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 1000)),
+    ]);
+    if (early) return await early;
+    const code = (err as { code?: string }).code;
+    if (code === 'EPIPE' || code === 'ECONNRESET')
+      return new UploadError(`recordings connection: ${code}`, undefined, 500);
+    return err;
+  };
   return {
     async write(chunk) {
       if (early) throw await early;
-      if (failure) throw failure;
-      if (!request.write(chunk)) {
-        await new Promise<void>((resolve, reject) => {
-          request.once('drain', resolve);
-          request.once('error', reject);
-          request.once('close', resolve);
-        });
+      if (failure) throw await settle(failure);
+      try {
+        if (!request.write(chunk)) {
+          await new Promise<void>((resolve, reject) => {
+            request.once('drain', resolve);
+            request.once('error', reject);
+            request.once('close', resolve);
+          });
+        }
+      } catch (err) {
+        throw await settle(err as Error);
       }
       if (early) throw await early;
-      if (failure) throw failure;
+      if (failure) throw await settle(failure);
     },
     async finish() {
       request.end();
-      const res = await response;
+      let res: http.IncomingMessage;
+      try {
+        res = await response;
+      } catch (err) {
+        throw await settle(err as Error);
+      }
       if (early) throw await early;
       if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) throw await answered(res);
       await readBody(res);
