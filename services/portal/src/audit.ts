@@ -1,11 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { sealBuffer, type KeyProvider } from '@cz/common/crypto';
 
 export interface AuditEntry {
   actor: string;
   action: string;
   target: string;
+  /** what was done and shown, without personal data: filters, counts, record ids */
   detail: Record<string, unknown>;
+  /** what the person typed that may hold personal data (a search phrase): stored sealed only */
+  sensitive?: Record<string, unknown>;
+}
+
+export interface AuditOptions {
+  /** required when the entry has `sensitive` */
+  keys?: KeyProvider;
+  at?: Date;
 }
 
 /**
@@ -16,8 +26,14 @@ export interface AuditEntry {
 export async function appendAudit(
   db: DataSource,
   entry: AuditEntry,
-  at = new Date(),
+  options: AuditOptions = {},
 ): Promise<{ seq: string; hash: string }> {
+  const at = options.at ?? new Date();
+  let sealedDetail: Buffer | null = null;
+  if (entry.sensitive) {
+    if (!options.keys) throw new Error('appendAudit: an entry with sensitive detail needs the key provider');
+    sealedDetail = await sealBuffer(Buffer.from(JSON.stringify(entry.sensitive)), options.keys, 'audit');
+  }
   return db.transaction(async (tx) => {
     const [head] = (await tx.query('SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE')) as {
       seq: string;
@@ -26,10 +42,10 @@ export async function appendAudit(
     if (!head) throw new Error('audit chain head missing: run migrations');
     const seq = (BigInt(head.seq) + 1n).toString();
     const detail = JSON.stringify(entry.detail);
-    const hash = auditHash(head.hash, seq, at, entry, detail);
+    const hash = auditHash(head.hash, seq, at, entry, detail, sealedDetail);
     await tx.query(
-      'INSERT INTO audit_event (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [seq, at, entry.actor, entry.action, entry.target, detail, head.hash, hash],
+      'INSERT INTO audit_event (seq, at, actor, action, target, detail, sealed_detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [seq, at, entry.actor, entry.action, entry.target, detail, sealedDetail, head.hash, hash],
     );
     await tx.query('UPDATE audit_chain_head SET seq = ?, hash = ? WHERE id = 1', [seq, hash]);
     return { seq, hash };
@@ -40,12 +56,14 @@ export function auditHash(
   prevHash: string,
   seq: string,
   at: Date,
-  entry: AuditEntry,
+  entry: Pick<AuditEntry, 'actor' | 'action' | 'target'>,
   detailJson: string,
+  sealedDetail: Buffer | null = null,
 ): string {
-  return createHash('sm3')
-    .update([prevHash, seq, at.toISOString(), entry.actor, entry.action, entry.target, detailJson].join('\n'))
-    .digest('hex');
+  const fields = [prevHash, seq, at.toISOString(), entry.actor, entry.action, entry.target, detailJson];
+  // the sealed part is bound by its digest; events without one hash exactly as before
+  if (sealedDetail) fields.push(createHash('sm3').update(sealedDetail).digest('hex'));
+  return createHash('sm3').update(fields.join('\n')).digest('hex');
 }
 
 interface AuditRow {
@@ -55,6 +73,7 @@ interface AuditRow {
   action: string;
   target: string;
   detail: string | Record<string, unknown>;
+  sealed_detail: Buffer | null;
   prev_hash: string;
   hash: string;
 }
@@ -62,7 +81,7 @@ interface AuditRow {
 /** Recomputes the chain; returns the first broken sequence number, or null when intact. */
 export async function verifyAuditChain(db: DataSource): Promise<string | null> {
   const rows: AuditRow[] = await db.query(
-    'SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_event ORDER BY seq',
+    'SELECT seq, at, actor, action, target, detail, sealed_detail, prev_hash, hash FROM audit_event ORDER BY seq',
   );
   let prev = '0'.repeat(64);
   for (const row of rows) {
@@ -71,8 +90,9 @@ export async function verifyAuditChain(db: DataSource): Promise<string | null> {
       prev,
       row.seq,
       new Date(row.at),
-      { actor: row.actor, action: row.action, target: row.target, detail: {} },
+      { actor: row.actor, action: row.action, target: row.target },
       detail,
+      row.sealed_detail,
     );
     if (row.prev_hash !== prev || row.hash !== expected) return row.seq;
     prev = row.hash;

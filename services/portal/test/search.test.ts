@@ -13,7 +13,7 @@ import {
   messageArchiveId,
   phoneIndex,
 } from '@cz/common';
-import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
+import { openBuffer, parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import { SearchDocKinds, TokenHasher, canonicalText, parseQuery, textMatches } from '@cz/common/search';
 import { createTestDatabase, loadStackEnv, type TestDatabase } from '../../common/test/support';
 import { storeMessages } from '../../archiver/src/store';
@@ -498,17 +498,28 @@ describe('search API: no false positives, no false negatives (real MariaDB)', ()
     assert.equal(other.json<{ code: string }>().code, 'bad_cursor');
   });
 
-  test('[REG-04] every search is audited with what it showed, personal numbers in the query masked', async () => {
+  test('[REG-04] every search is audited with what it showed; the phrase typed is kept only sealed', async () => {
     const res = (await get(app, `/v1/search?${qs({ q: '13812345678', limit: 5 })}`)).json<SearchReply>();
-    const [event] = await db.query<{ actor: string; detail: string | Record<string, unknown> }>(
-      "SELECT actor, detail FROM audit_event WHERE action = 'search' ORDER BY seq DESC LIMIT 1",
+    const [event] = await db.query<{
+      actor: string;
+      detail: string | Record<string, unknown>;
+      sealed_detail: Buffer | null;
+    }>(
+      "SELECT actor, detail, sealed_detail FROM audit_event WHERE action = 'search' ORDER BY seq DESC LIMIT 1",
     );
     const detail = (typeof event!.detail === 'string' ? JSON.parse(event!.detail) : event!.detail) as {
-      q: string;
+      q?: string;
+      hasQuery: boolean;
       ids: string[];
     };
     assert.equal(event!.actor, 'admin');
-    assert.equal(detail.q, '138****5678');
+    assert.equal(detail.q, undefined);
+    assert.equal(detail.hasQuery, true);
+    assert.ok(!JSON.stringify(detail).includes('5678'), 'no part of the phrase in the clear detail');
+    assert.ok(event!.sealed_detail && !event!.sealed_detail.includes(Buffer.from('13812345678')));
+    assert.deepEqual(JSON.parse((await openBuffer(event!.sealed_detail, keys)).toString()), {
+      q: '13812345678',
+    });
     assert.deepEqual(
       detail.ids,
       res.items.map((h) => (h.kind === 'message' ? h.message.id : h.call.id)),

@@ -7,6 +7,7 @@ import { WecomModel1795607109020 } from './1795607109020-wecom-model';
 import { CallsEvents1795607243235 } from './1795607243235-calls-events';
 import { SearchArchive1795607400000 } from './1795607400000-search-archive';
 import { SearchBackfill1795608200000 } from './1795608200000-search-backfill';
+import { AuditSealedDetail1795609000000 } from './1795609000000-audit-sealed-detail';
 
 /** Migrations of the main archive database (cz_main), in order. */
 export const mainMigrations = [
@@ -17,6 +18,7 @@ export const mainMigrations = [
   CallsEvents1795607243235,
   SearchArchive1795607400000,
   SearchBackfill1795608200000,
+  AuditSealedDetail1795609000000,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorReply, SearchQuery, SearchReply } from '@cz/contracts';
-import { IndexPurposes, badRequest, indexKeyFor, maskPersonalData } from '@cz/common';
+import { IndexPurposes, badRequest, indexKeyFor } from '@cz/common';
 import { QueryError, TokenHasher, parseQuery, type ParsedQuery } from '@cz/common/search';
 import { appendAudit } from '../audit';
 import { orgSubtreeUserIds, resolveCustomer } from '../directory';
@@ -111,29 +111,35 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
       });
       const items = result.items.map(hitView);
 
-      await appendAudit(app.db, {
-        actor: request.user?.username ?? 'unknown',
-        action: 'search',
-        target: 'archive',
-        detail: {
-          q: q.q === undefined ? null : maskPersonalData(q.q),
-          filters: {
-            employee: q.employee ?? null,
-            customer: customerAudit,
-            orgUnit: q.orgUnit ?? null,
-            conversationId: q.conversationId ?? null,
-            msgtype: q.msgtype ?? null,
-            businessType: q.businessType ?? null,
-            kind: q.kind ?? null,
-            from: q.from ?? null,
-            to: q.to ?? null,
+      await appendAudit(
+        app.db,
+        {
+          actor: request.user?.username ?? 'unknown',
+          action: 'search',
+          target: 'archive',
+          detail: {
+            hasQuery: q.q !== undefined,
+            filters: {
+              employee: q.employee ?? null,
+              customer: customerAudit,
+              orgUnit: q.orgUnit ?? null,
+              conversationId: q.conversationId ?? null,
+              msgtype: q.msgtype ?? null,
+              businessType: q.businessType ?? null,
+              kind: q.kind ?? null,
+              from: q.from ?? null,
+              to: q.to ?? null,
+            },
+            page: Boolean(after),
+            count: items.length,
+            ids: result.items.map((i) => i.id),
+            partial: result.partial,
           },
-          page: Boolean(after),
-          count: items.length,
-          ids: result.items.map((i) => i.id),
-          partial: result.partial,
+          // the phrase itself may name a customer: kept, but only sealed
+          ...(q.q === undefined ? {} : { sensitive: { q: q.q } }),
         },
-      });
+        { keys: app.keys },
+      );
       return {
         items,
         nextCursor: result.next ? app.cursors.encode(result.next, fingerprint) : null,
