@@ -320,6 +320,42 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     );
   });
 
+  test('[REG-01] a child killed from outside (SIGKILL) during GetChatData is replaced; the archive still has every message once', async () => {
+    const corpId = uniqueCorp('wwkill');
+    const chats = [1, 2, 3, 4, 5, 6].map((seq) => chat(seq, `k-${seq}`));
+    // every GetChatData call takes 600 ms, so the kill lands inside one
+    await registerCorp(pullerApp, script(corpId, chats, { delayChatMs: 600 }), [1]);
+    const statusOf = async () => {
+      const reply = await pullerApp.inject({ method: 'GET', url: '/v1/puller/status' });
+      return (reply.json() as { corps: { corpId: string; childPid: number | null }[] }).corps.find(
+        (c) => c.corpId === corpId,
+      );
+    };
+    const victim = await eventually(
+      'a running SDK child',
+      async () => (await statusOf())?.childPid ?? undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.kill(victim, 'SIGKILL');
+    const rows = await eventually(
+      'all six archived',
+      async () => {
+        const found = await archived(corpId);
+        return found.length >= 6 ? found : undefined;
+      },
+      30000,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.msgid, Number(r.n)]),
+      chats.map((c) => [c.msgid, 1]),
+    );
+    const replacement = await eventually(
+      'a new SDK child',
+      async () => (await statusOf())?.childPid ?? undefined,
+    );
+    assert.notEqual(replacement, victim);
+  });
+
   test('[REG-01] seq going backwards: the record is still archived, the regression is alerted, the checkpoint never goes back', async () => {
     const corpId = uniqueCorp('wwback');
     // one GetChatData batch (limit 4) hands back 1, 3, then 2, then 4

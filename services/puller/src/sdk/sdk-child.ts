@@ -71,6 +71,9 @@ export class SdkChild {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;
+    // 'error' (spawn failure, a send on a closed channel) must never reach the service as an
+    // unhandled event: the exit that follows fails the pending calls
+    child.on('error', () => undefined);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -103,7 +106,9 @@ export class SdkChild {
         this.pending.delete(id);
       }
     });
-    child.send({ type: 'init', ...this.options.init } satisfies ChildInit);
+    child.send({ type: 'init', ...this.options.init } satisfies ChildInit, (err) => {
+      if (err) child.kill('SIGKILL');
+    });
     await ready;
   }
 
@@ -165,7 +170,12 @@ export class SdkChild {
         reject,
         timer,
       });
-      child.send({ ...request, id });
+      child.send({ ...request, id }, (err) => {
+        if (!err || !this.pending.has(id)) return;
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(this.exited ?? new ChildGoneError(null, null));
+      });
     });
   }
 
