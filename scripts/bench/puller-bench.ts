@@ -3,7 +3,9 @@
  * batches from the C test double, RSA-PKCS#1 v1.5 of every encrypt_random_key, DecryptData, IPC
  * back to the parent), against a baseline measured in the same run: the bare RSA decryptions of
  * the same keys in one process (the floor no puller can beat). Also media: GetMediaData chunks
- * through the child against reading the same bytes from disk. Prints child and parent RSS.
+ * through the child against reading the same bytes from disk, and — when the recordings service
+ * runs — the whole media path into recordings with the puller's RSS sampled while it streams (flat:
+ * it never holds more than a chunk or two). Prints child and parent RSS.
  *
  *   node --security-revert=CVE-2023-46809 --import tsx scripts/bench/puller-bench.ts [--records 5000] [--media-mib 64]
  *
@@ -11,9 +13,13 @@
  * runs with it — its SDK child does, see services/puller/src/sdk/child.ts)
  */
 import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { fetchMedia, recordingsSink } from '../../services/puller/src/pull/media';
 import { SdkChild } from '../../services/puller/src/sdk/sdk-child';
 import { buildFinanceSdkDouble } from '../../services/puller/test/native/build';
 import { rsaKeyPair, writeDoubleScript } from '../../services/puller/test/native/script';
@@ -30,7 +36,12 @@ const rssMiB = (pid: number) => {
 };
 
 const key = rsaKeyPair();
-const media = Buffer.alloc(mediaBytes, 0xa5);
+// the media file is written in 1 MiB blocks: no buffer of its size in this process
+const mediaPath = join(tmpdir(), `cz-puller-bench-${process.pid}.bin`);
+const fd = openSync(mediaPath, 'w');
+const block = randomBytes(1024 * 1024);
+for (let written = 0; written < mediaBytes; written += block.length) writeSync(fd, block);
+closeSync(fd);
 const script = writeDoubleScript({
   corpId: 'wwbench',
   secret: 'bench',
@@ -49,7 +60,7 @@ const script = writeDoubleScript({
       text: { content: '您好，这是一条用于基准测试的消息。'.repeat(4) },
     },
   })),
-  media: [{ sdkfileid: 'bench-media', content: media, chunkBytes: 512 * 1024 }],
+  media: [{ sdkfileid: 'bench-media', path: mediaPath, chunkBytes: 512 * 1024 }],
 });
 
 // baseline: the RSA step alone, in-process, over the same ciphertexts
@@ -108,10 +119,57 @@ for (;;) {
 }
 const mediaMs = performance.now() - t0;
 t0 = performance.now();
-await readFile(`${script.dir}/wwbench.media-0.bin`);
+await readFile(mediaPath);
 const diskMs = performance.now() - t0;
+
+// the whole media path: child chunks → this process (md5) → recordings (seal, MinIO), when running
+const recordingsUrl = process.env.CZ_RECORDINGS_URL ?? 'http://127.0.0.1:8084';
+const reachable = await fetch(`${recordingsUrl}/healthz`).then(
+  (r) => r.ok,
+  () => false,
+);
+let upload: { ms: number; rssBefore: number; rssMax: number } | undefined;
+if (reachable) {
+  const md5 = (
+    await fetchMedia({
+      source: child,
+      sdkfileid: 'bench-media',
+      expectedMd5: null,
+      maxAttempts: 1,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      openSink: () => ({
+        write: async () => undefined,
+        finish: async () => undefined,
+        abort: () => undefined,
+      }),
+    })
+  ).md5;
+  const rssBefore = process.memoryUsage().rss / 1048576;
+  let rssMax = rssBefore;
+  const sample = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss / 1048576)), 20);
+  t0 = performance.now();
+  await fetchMedia({
+    source: child,
+    sdkfileid: 'bench-media',
+    expectedMd5: md5,
+    maxAttempts: 1,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    openSink: () =>
+      recordingsSink({
+        recordingsUrl,
+        token: process.env.CZ_RECORDINGS_WRITE_TOKEN,
+        corpId: `wwbench-${process.pid}-${Date.now()}`,
+        sdkfileid: 'bench-media',
+        md5,
+        keepOnMismatch: false,
+      }),
+  });
+  clearInterval(sample);
+  upload = { ms: performance.now() - t0, rssBefore, rssMax };
+}
 await child.stop();
 script.cleanup();
+rmSync(mediaPath, { force: true });
 
 if (decrypted !== records) throw new Error(`only ${decrypted} of ${records} records decrypted`);
 const perSec = (n: number, ms: number) => Math.round((n / ms) * 1000);
@@ -130,6 +188,13 @@ if (rsaOk) {
 console.log(
   `media through the child: ${(mediaGot / 1048576).toFixed(0)} MiB in ${mediaMs.toFixed(0)} ms = ${((mediaGot / 1048576 / mediaMs) * 1000).toFixed(0)} MiB/s; disk read of the same file ${diskMs.toFixed(0)} ms (ratio ${(mediaMs / diskMs).toFixed(1)}×)`,
 );
+if (upload) {
+  console.log(
+    `media child → puller → recordings (sealed into MinIO): ${((mediaGot / 1048576 / upload.ms) * 1000).toFixed(0)} MiB/s (${(mediaMs / upload.ms).toFixed(2)}× the child-only rate); puller RSS ${upload.rssBefore.toFixed(0)} → max ${upload.rssMax.toFixed(0)} MiB for ${(mediaGot / 1048576).toFixed(0)} MiB`,
+  );
+} else {
+  console.log(`recordings not reachable at ${recordingsUrl}: upload path not measured`);
+}
 console.log(
   `RSS: child max ${maxChildRss.toFixed(0)} MiB, parent ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`,
 );

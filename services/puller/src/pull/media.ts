@@ -208,9 +208,17 @@ export function recordingsSink(options: {
       try {
         if (!request.write(chunk)) {
           await new Promise<void>((resolve, reject) => {
-            request.once('drain', resolve);
-            request.once('error', reject);
-            request.once('close', resolve);
+            const done = (err?: Error) => {
+              request.off('drain', onDrain);
+              request.off('error', done);
+              request.off('close', onDrain);
+              if (err) reject(err);
+              else resolve();
+            };
+            const onDrain = () => done();
+            request.on('drain', onDrain);
+            request.on('error', done);
+            request.on('close', onDrain);
           });
         }
       } catch (err) {

@@ -60,7 +60,9 @@ export interface ChatLine {
 
 export interface MediaLine {
   sdkfileid: string;
-  content: Buffer;
+  /** the bytes, or `path` of a file that holds them (large media without a Buffer) */
+  content?: Buffer;
+  path?: string;
   chunkBytes: number;
   corruptFetches?: number;
   crash?: boolean;
@@ -114,8 +116,8 @@ export function writeDoubleScript(script: DoubleScript, options: { dir?: string 
     );
   }
   for (const [index, media] of (script.media ?? []).entries()) {
-    const file = join(dir, `${script.corpId}.media-${index}.bin`);
-    writeFileSync(file, media.content);
+    const file = media.path ?? join(dir, `${script.corpId}.media-${index}.bin`);
+    if (!media.path) writeFileSync(file, media.content ?? Buffer.alloc(0));
     lines.push(`media ${media.sdkfileid} ${media.chunkBytes} ${file}`);
     if (media.corruptFetches) lines.push(`corrupt-media ${media.sdkfileid} ${media.corruptFetches}`);
     if (media.crash) lines.push(`crash-media ${media.sdkfileid}`);
