@@ -19,6 +19,8 @@ export interface PullerSettings {
   backoffMaxMs: number;
   corpScanIntervalMs: number;
   mediaPerCycle: number;
+  /** after this long on media in one cycle, pulling chat records goes first again */
+  mediaCycleBudgetMs: number;
   mediaMaxAttempts: number;
   md5Attempts: number;
   mediaMaxBytes: number;
@@ -51,6 +53,7 @@ export function pullerSettingsFromEnv(): PullerSettings {
     backoffMaxMs: envInt('CZ_PULLER_BACKOFF_MAX_MS', 30000),
     corpScanIntervalMs: envInt('CZ_PULLER_CORP_SCAN_MS', 30000),
     mediaPerCycle: envInt('CZ_PULLER_MEDIA_PER_CYCLE', 10),
+    mediaCycleBudgetMs: envInt('CZ_PULLER_MEDIA_BUDGET_MS', 15000),
     mediaMaxAttempts: envInt('CZ_PULLER_MEDIA_ATTEMPTS', 8),
     md5Attempts: envInt('CZ_PULLER_MD5_ATTEMPTS', 3),
     mediaMaxBytes: envInt('CZ_PULLER_MEDIA_MAX_BYTES', 2 * 1024 * 1024 * 1024),

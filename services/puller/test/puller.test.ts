@@ -110,6 +110,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       backoffMaxMs: 1000,
       corpScanIntervalMs: 500,
       mediaPerCycle: 5,
+      mediaCycleBudgetMs: 15000,
       mediaMaxAttempts: 3,
       md5Attempts: 2,
       mediaMaxBytes: 64 * 1024 * 1024,

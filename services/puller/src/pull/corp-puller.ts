@@ -362,8 +362,10 @@ export class CorpPuller {
   private async processMedia(): Promise<void> {
     const { db, corpId, settings, log } = this.deps;
     const jobs = await dueMediaJobs(db, corpId, settings.mediaPerCycle);
+    const started = Date.now();
     for (const job of jobs) {
-      if (this.stopping) return;
+      // chat records expire at Tencent: a run of large media must not hold up the next pull
+      if (this.stopping || Date.now() - started > settings.mediaCycleBudgetMs) return;
       const retryInMs = Math.min(
         settings.backoffMaxMs * 10,
         settings.backoffInitialMs * 2 ** (job.attempts + 2),
