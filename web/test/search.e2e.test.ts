@@ -314,6 +314,18 @@ describe('search and conversation e2e', () => {
   test('[REG-02] a recalled hit opens its conversation in order, marked 已撤回, nothing deleted', async () => {
     await runSearch(PHRASE);
     const recalledHit = page.locator(HITS, { has: page.locator('[data-test="hit-recalled"]') }).first();
+    // other tests archive the same phrase too: page on (bounded) until a recalled hit shows
+    const more = page.locator('[data-test="search-load-more"]');
+    for (
+      let pageNo = 0;
+      pageNo < 10 && (await recalledHit.count()) === 0 && (await more.count()) > 0;
+      pageNo++
+    ) {
+      const reply = page.waitForResponse(isSearch);
+      await more.click();
+      await reply;
+      await page.waitForTimeout(100);
+    }
     await recalledHit.waitFor();
     const hitText = squash(await recalledHit.locator('[data-test="hit-text"]').innerText());
     const hitId = await recalledHit.getAttribute('data-hit-id');
