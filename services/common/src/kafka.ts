@@ -116,6 +116,8 @@ export interface BatchConsumerOptions {
    */
   handleBatch: (messages: KafkaMessage[], partition: number) => Promise<PoisonRecord[]>;
   maxBatchBytes?: number;
+  /** batches of different partitions handled at once (default 1); each partition stays in order */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface RunningConsumer {
@@ -147,6 +149,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     if (!restart && !stopping) process.exit(1);
   });
   await consumer.run({
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
     eachBatchAutoResolve: false,
     autoCommit: true,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {

@@ -47,6 +47,8 @@ export default fp<ArchiveConsumerOptions>(
         groupId: options.groupId,
         topic: Topics.messages,
         logger: app.log as never,
+        // one partition's batch decodes (CPU) while another's transaction runs (database)
+        partitionsConsumedConcurrently: 3,
         handleBatch: async (batch, partition) => {
           // a replay of records an earlier transaction archived: only re-check them for the DLQ
           const where = { groupId: options.groupId, topic: Topics.messages, partition };
