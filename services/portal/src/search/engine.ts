@@ -234,7 +234,7 @@ export class SearchEngine {
       total =
         (exhausted && !more) || drained
           ? { value: found.length, relation: 'eq' }
-          : await this.count(driver.ranges, rowFilter, request, found.length);
+          : await this.count(driver, rowFilter, request, found.length);
     }
     return { items, next, partial, total, scanned, verified, driver: driver.name };
   }
@@ -357,10 +357,15 @@ export class SearchEngine {
       });
     if (filters.businessType)
       candidates.push({ name: 'business', ranges: [{ src: 'business', value: filters.businessType }] });
-    candidates.push({
-      name: 'time',
-      ranges: [{ src: 'messageTime' } as RangeSource, { src: 'callTime' } as RangeSource].filter(allow),
-    });
+    // the time index only drives when nothing else can: every other driver is already bounded by
+    // the same time range, so it is never larger (and counting a time range reads whole rows)
+    const onlyTime = candidates.length === 0 && (query?.clauses.length ?? 0) === 0;
+    if (onlyTime)
+      return {
+        name: 'time',
+        ranges: [{ src: 'messageTime' } as RangeSource, { src: 'callTime' } as RangeSource].filter(allow),
+        estimate: Number.POSITIVE_INFINITY,
+      };
 
     // one round trip: every token and every candidate range, each a bounded count
     const estimates: { key: string; source: RangeSource }[] = [];
@@ -390,8 +395,7 @@ export class SearchEngine {
     }
     for (const c of candidates) {
       const estimate = c.ranges.reduce((sum, _r, j) => sum + countOf.get(`${c.name}:${j}`)!, 0);
-      // the time driver only wins when it is strictly smaller: anything else also narrows by content
-      choices.push({ ...c, estimate: c.name === 'time' ? estimate + 0.5 : estimate });
+      choices.push({ ...c, estimate });
     }
     choices.sort((a, b) => a.estimate - b.estimate);
     return choices[0]!;
@@ -422,24 +426,39 @@ export class SearchEngine {
     return (await this.db.query(sql, params)) as { t: Date; id: string; kind: number; ok: number | string }[];
   }
 
+  /**
+   * The first page's total, bounded: metadata-only queries count up to `countCap` driver rows
+   * (exact below it). Keyword queries count index candidates only when the driver is known to be
+   * small (its estimate stayed under `estimateCap`): every candidate costs index probes, and the
+   * count is an upper bound anyway; otherwise they report what the page already verified as a
+   * lower bound.
+   */
   private async count(
-    ranges: RangeSource[],
+    driver: DriverChoice,
     filter: RowFilter,
     request: SearchRequest,
     verifiedSoFar: number,
   ): Promise<NonNullable<SearchResult['total']>> {
-    const cap = this.limits.countCap;
-    const driver = driverSql(ranges, request.filters.bounds, request.direction, undefined, cap, filter.kinds);
-    const { sql, params } = chunkSql(driver, filter, request.direction);
-    const rows = (await this.db.query(
+    const keywords = request.query !== undefined;
+    if (keywords && !(driver.estimate < this.limits.estimateCap))
+      return { value: verifiedSoFar, relation: 'gte' };
+    const cap = keywords ? this.limits.estimateCap : this.limits.countCap;
+    const rows = driverSql(
+      driver.ranges,
+      request.filters.bounds,
+      request.direction,
+      undefined,
+      cap,
+      filter.kinds,
+    );
+    const { sql, params } = chunkSql(rows, filter, request.direction);
+    const [counted] = (await this.db.query(
       `SELECT COUNT(*) AS scanned, COALESCE(SUM(ok), 0) AS matched FROM (${sql}) x`,
       params,
     )) as { scanned: number | string; matched: number | string }[];
-    const scanned = Number(rows[0]!.scanned);
-    const matched = Number(rows[0]!.matched);
-    const keywords = request.query !== undefined;
-    if (scanned < cap)
-      return keywords ? { value: matched, relation: 'lte' } : { value: matched, relation: 'eq' };
+    const scanned = Number(counted!.scanned);
+    const matched = Number(counted!.matched);
+    if (scanned < cap) return { value: matched, relation: keywords ? 'lte' : 'eq' };
     return keywords ? { value: verifiedSoFar, relation: 'gte' } : { value: matched, relation: 'gte' };
   }
 
