@@ -21,7 +21,8 @@ bash "$here/minio.sh" install
 # Debian's Chromium drives the console tests (playwright-core never downloads a browser here);
 # the CJK fonts make Chinese render in screenshots.
 cz_step "install chromium"
-if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'noto sans cjk'; then
+# (grep reads all of fc-list's output: an early exit would fail the pipe under pipefail)
+if ! command -v chromium >/dev/null 2>&1 || [[ -z "$(fc-list 2>/dev/null | grep -i 'noto sans cjk')" ]]; then
   cz_apt_install chromium fonts-noto-cjk
 fi
 # Debian's ffmpeg makes AMR call recordings and WeCom voice messages playable in browsers (the
