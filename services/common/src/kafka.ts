@@ -47,18 +47,32 @@ export interface TopicSpec {
 }
 
 /** Creates the topics and their DLQs if missing (auto-creation is off on our brokers). */
-export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
+export async function ensureTopics(kafka: Kafka, topics: TopicSpec[], timeoutMs = 60000): Promise<void> {
+  const wanted = topics.flatMap(({ topic, numPartitions }) => [
+    { topic, numPartitions: numPartitions ?? 6 },
+    { topic: dlqTopic(topic), numPartitions: 1 },
+  ]);
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const wanted = topics.flatMap(({ topic, numPartitions }) => [
-      { topic, numPartitions: numPartitions ?? 6 },
-      { topic: dlqTopic(topic), numPartitions: 1 },
-    ]);
-    const missing = wanted.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    // Several services start together on a fresh broker and race to create the same topics;
+    // creating is idempotent here, and we wait until every partition has a leader.
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = wanted.filter((t) => !existing.has(t.topic));
+        if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: false });
+        const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+        const leaderless = metadata.topics.filter(
+          (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
+        );
+        if (leaderless.length === 0) return;
+        throw new Error(`no leader yet for ${leaderless.map((t) => t.name).join(', ')}`);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, 2000)));
+      }
     }
   } finally {
     await admin.disconnect();
