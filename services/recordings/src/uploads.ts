@@ -1,8 +1,33 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, badRequest } from '@cz/common';
 import { CryptoError } from '@cz/common/crypto';
 import type { CompleteObject } from './storage/objects';
-import type { StoredObjectReply } from '@cz/contracts';
+import {
+  storeObject,
+  type StorageContext,
+  type StoreRequest,
+  type StoreResult,
+} from './storage/store-object';
+import { ErrorReply, type StoredObjectReply } from '@cz/contracts';
+
+/** Error replies of the upload and download routes. */
+export const uploadErrors = {
+  400: ErrorReply,
+  401: ErrorReply,
+  404: ErrorReply,
+  409: ErrorReply,
+  413: ErrorReply,
+  415: ErrorReply,
+  416: ErrorReply,
+  422: ErrorReply,
+  503: ErrorReply,
+};
+
+/** Bodies of the routes registered on `app` are streamed by the handlers, never buffered by a parser. */
+export function streamBodies(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+}
 
 const DAY_MS = 24 * 3600 * 1000;
 export const retainUntilFrom = (now: Date, days: number) => new Date(now.getTime() + days * DAY_MS);
@@ -13,6 +38,23 @@ export function contentLengthOf(request: FastifyRequest): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^\d{1,16}$/.test(raw)) throw badRequest('bad_content_length', 'Content-Length must be a byte count');
   return Number(raw);
+}
+
+/**
+ * The announced body length; an announced length above `limit` is refused (413) before the body
+ * is read, with `what` naming the kind of object in the reason.
+ */
+export function limitedLength(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  limit: number,
+  what: string,
+): number | undefined {
+  const length = contentLengthOf(request);
+  if (length !== undefined && length > limit) {
+    refuseUpload(reply, new AppError(413, 'too_large', `${what} are limited to ${limit} bytes`));
+  }
+  return length;
 }
 
 /**
@@ -39,6 +81,23 @@ export function uploadError(err: unknown): AppError {
     'storage_unavailable',
     'the object store did not accept the upload; nothing was stored, retry later',
   );
+}
+
+/**
+ * Streams an upload into the object store; a failure closes the connection and is mapped to a
+ * precise reply by {@link uploadError}.
+ */
+export async function storeUpload(
+  ctx: StorageContext,
+  reply: FastifyReply,
+  request: StoreRequest,
+): Promise<StoreResult> {
+  try {
+    return await storeObject(ctx, request);
+  } catch (err) {
+    reply.header('connection', 'close');
+    throw uploadError(err);
+  }
 }
 
 export function storedReply(row: CompleteObject): StoredObjectReply {

@@ -1,23 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorReply, MediaParams, MediaQuery, StoredObjectReply } from '@cz/contracts';
+import { MediaParams, MediaQuery, StoredObjectReply } from '@cz/contracts';
 import { AppError, badRequest, notFound } from '@cz/common';
 import { mediaTypeOf } from '../http/media-types';
 import { serveObject } from '../serve';
 import { findLiveObject, type CompleteObject } from '../storage/objects';
-import { storeObject } from '../storage/store-object';
-import { contentLengthOf, refuseUpload, retainUntilFrom, storedReply, uploadError } from '../uploads';
-
-const errors = {
-  400: ErrorReply,
-  401: ErrorReply,
-  404: ErrorReply,
-  409: ErrorReply,
-  413: ErrorReply,
-  415: ErrorReply,
-  416: ErrorReply,
-  422: ErrorReply,
-  503: ErrorReply,
-};
+import {
+  limitedLength,
+  refuseUpload,
+  retainUntilFrom,
+  storedReply,
+  storeUpload,
+  streamBodies,
+  uploadErrors as errors,
+} from '../uploads';
 
 /**
  * Chat media (images, voice, video, files fetched by the Finance-SDK puller with GetMediaData).
@@ -28,8 +23,7 @@ const errors = {
  * PUT of stored media with the same md5 is 200 without reading the body (idempotent retry).
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  streamBodies(app);
   const settings = app.recordingSettings;
 
   app.put(
@@ -63,17 +57,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           new AppError(415, 'unsupported_media_type', 'Content-Type must be a type/subtype'),
         );
       }
-      const length = contentLengthOf(request);
-      if (length !== undefined && length > settings.maxMediaBytes) {
-        refuseUpload(
-          reply,
-          new AppError(413, 'too_large', `media are limited to ${settings.maxMediaBytes} bytes`),
-        );
-      }
+      const length = limitedLength(request, reply, settings.maxMediaBytes, 'media');
       const live = await findLiveObject(app.db, 'media', corpId, mediaId);
       if (live?.status === 'complete') return existing(live as CompleteObject);
 
-      const result = await storeObject(app.storage, {
+      const result = await storeUpload(app.storage, reply, {
         kind: 'media',
         corpId,
         ownerId: mediaId,
@@ -88,9 +76,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         },
         body: () => request.raw,
         isHttpRequest: true,
-      }).catch((err: unknown) => {
-        reply.header('connection', 'close');
-        throw uploadError(err);
       });
       if ('existing' in result) return existing(result.existing as CompleteObject);
       return reply.code(201).send(withMismatch(result.stored));

@@ -1,24 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorReply, RecordingParams, RecordingQuery, StoredObjectReply } from '@cz/contracts';
+import { RecordingParams, RecordingQuery, StoredObjectReply } from '@cz/contracts';
 import { AppError, notFound } from '@cz/common';
 import { announceRecording } from '../announce';
 import { looksLike, recordingTypeOf, RecordingTypes, SNIFF_BYTES } from '../http/media-types';
 import { serveObject } from '../serve';
 import { findCompleteObject } from '../storage/objects';
-import { storeObject } from '../storage/store-object';
-import { contentLengthOf, refuseUpload, retainUntilFrom, storedReply, uploadError } from '../uploads';
-
-const errors = {
-  400: ErrorReply,
-  401: ErrorReply,
-  404: ErrorReply,
-  409: ErrorReply,
-  413: ErrorReply,
-  415: ErrorReply,
-  416: ErrorReply,
-  422: ErrorReply,
-  503: ErrorReply,
-};
+import {
+  limitedLength,
+  refuseUpload,
+  retainUntilFrom,
+  storedReply,
+  storeUpload,
+  streamBodies,
+  uploadErrors as errors,
+} from '../uploads';
 
 /**
  * Call recordings. `PUT /v1/recordings/{callId}?corpId=` streams audio (wav, mp3, amr) sealed into
@@ -26,9 +21,7 @@ const errors = {
  * first (409 otherwise: retry once ingest's 202 has been archived). `GET` serves it with Range.
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  // bodies are streamed by the handlers, never buffered by a parser
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  streamBodies(app);
   const settings = app.recordingSettings;
 
   app.put(
@@ -55,13 +48,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ),
         );
       }
-      const length = contentLengthOf(request);
-      if (length !== undefined && length > settings.maxRecordingBytes) {
-        refuseUpload(
-          reply,
-          new AppError(413, 'too_large', `recordings are limited to ${settings.maxRecordingBytes} bytes`),
-        );
-      }
+      const length = limitedLength(request, reply, settings.maxRecordingBytes, 'recordings');
       const [call] = (await app.db.query('SELECT id FROM call_record WHERE corp_id = ? AND call_id = ?', [
         corpId,
         callId,
@@ -76,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ),
         );
       }
-      const result = await storeObject(app.storage, {
+      const result = await storeUpload(app.storage, reply, {
         kind: 'call',
         corpId,
         ownerId: callId,
@@ -90,9 +77,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         },
         body: () => request.raw,
         isHttpRequest: true,
-      }).catch((err: unknown) => {
-        reply.header('connection', 'close');
-        throw uploadError(err);
       });
       if ('existing' in result) {
         refuseUpload(
