@@ -8,52 +8,31 @@
  * An unreachable portal is a failure, not a skip: this test exists to prove the console works.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import {
+  assertReachable,
+  BASE_URL,
+  launchBrowser,
+  pageText as textOf,
+  PASSWORD,
+  SCREENSHOT_DIR,
+  UNMASKED_MOBILE,
+  USERNAME,
+  type Browser,
+} from './helpers';
 
-const BASE_URL = (process.env.CZ_CONSOLE_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const USERNAME = process.env.CZ_E2E_USER ?? 'auditor';
-const PASSWORD = process.env.CZ_E2E_PASSWORD ?? 'Auditor#2026';
 const DISPLAY_NAME = process.env.CZ_E2E_USER ? null : '审计员 张敏';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SCREENSHOT_DIR = path.join(REPO_ROOT, '.stack', 'screenshots');
-
-/**
- * An unmasked mainland mobile number: 1[3-9] + 9 digits, not part of a longer digit run, optionally
- * with a +86/86 prefix or written 3-4-4 with spaces or dashes. Masked forms (138****5678) never match.
- */
-const UNMASKED_MOBILE = /(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:\d{8}|[\s-]\d{4}[\s-]\d{4})(?!\d)/g;
 
 const ROWS = '[data-test="message-table"] .el-table__body-wrapper tr.el-table__row';
 const LIST_API = '/v1/messages';
 
-let context: BrowserContext;
+let browser: Browser | undefined;
 let page: Page;
-let userDataDir: string;
 
-async function assertReachable(): Promise<void> {
-  try {
-    const res = await fetch(`${BASE_URL}/`, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const html = await res.text();
-    if (!html.includes('id="app"')) throw new Error('the reply is not the console index.html');
-  } catch (error) {
-    throw new Error(
-      `Console not reachable at ${BASE_URL} (${(error as Error).message}). ` +
-        'Start the portal serving web/dist (e.g. `make up`), or set CZ_CONSOLE_URL to a running console.',
-    );
-  }
-}
-
-/** Every text the page holds: rendered text plus hidden nodes (tooltips, clipped cells). */
 async function pageText(): Promise<string> {
-  return page.evaluate(() => `${document.body.innerText}\n${document.body.textContent ?? ''}`);
+  return textOf(page);
 }
 
 async function assertNoUnmaskedMobile(where: string): Promise<void> {
@@ -74,33 +53,12 @@ test('console is reachable at CZ_CONSOLE_URL', assertReachable);
 
 describe('console e2e', () => {
   before(async () => {
-    await assertReachable();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'cz-e2e-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      locale: 'zh-CN',
-      timezoneId: 'Asia/Shanghai',
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
+    browser = await launchBrowser('cz-e2e-chromium-', 15_000);
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
   });
 
   test('unauthenticated visit lands on a Chinese login page', async () => {

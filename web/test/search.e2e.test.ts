@@ -11,27 +11,26 @@
  * .stack/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
+import type { Page, Response } from 'playwright-core';
+import {
+  assertReachable,
+  BASE_URL,
+  launchBrowser,
+  pageText as textOf,
+  PASSWORD,
+  SCREENSHOT_DIR,
+  UNMASKED_MOBILE,
+  USERNAME,
+  type Browser,
+} from './helpers';
 
-const BASE_URL = (process.env.CZ_CONSOLE_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const USERNAME = process.env.CZ_E2E_USER ?? 'auditor';
-const PASSWORD = process.env.CZ_E2E_PASSWORD ?? 'Auditor#2026';
 const PHRASE = process.env.CZ_E2E_PHRASE ?? '稳赚不赔';
 /** loads a small directory of its own through the admin API */
 const ADMIN_USER = process.env.CZ_E2E_ADMIN_USER ?? 'admin';
 const ADMIN_PASSWORD = process.env.CZ_E2E_ADMIN_PASSWORD ?? 'Admin#2026';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SCREENSHOT_DIR = path.join(REPO_ROOT, '.stack', 'screenshots');
-
-/** An unmasked mainland mobile number (see console.e2e.test.ts). */
-const UNMASKED_MOBILE = /(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:\d{8}|[\s-]\d{4}[\s-]\d{4})(?!\d)/g;
 /** A WeCom external userid shown whole (customers are shown masked: wm****jf). */
 const UNMASKED_EXTERNAL_ID = /\bw[mo][A-Za-z0-9_-]{6,}\b/g;
 /**
@@ -53,29 +52,16 @@ const SEARCH_API = '/v1/search';
 const HITS = '[data-test="hit"]';
 const BUBBLES = '[data-test="conversation-message"]';
 
-let context: BrowserContext;
+let browser: Browser | undefined;
 let page: Page;
-let userDataDir: string;
 
 const isSearch = (r: Response) => new URL(r.url()).pathname === SEARCH_API;
 const isConversation = (r: Response) => new URL(r.url()).pathname.startsWith('/v1/conversations/');
 /** whitespace does not separate CJK characters in the search language */
 const squash = (text: string) => text.replace(/\s+/g, '');
 
-async function assertReachable(): Promise<void> {
-  try {
-    const res = await fetch(`${BASE_URL}/`, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    if (!(await res.text()).includes('id="app"')) throw new Error('the reply is not the console index.html');
-  } catch (error) {
-    throw new Error(
-      `Console not reachable at ${BASE_URL} (${(error as Error).message}). Start the portal serving web/dist.`,
-    );
-  }
-}
-
 async function pageText(): Promise<string> {
-  return page.evaluate(() => `${document.body.innerText}\n${document.body.textContent ?? ''}`);
+  return textOf(page);
 }
 
 async function assertMasked(where: string): Promise<void> {
@@ -125,25 +111,8 @@ test('console is reachable at CZ_CONSOLE_URL', assertReachable);
 
 describe('search and conversation e2e', () => {
   before(async () => {
-    await assertReachable();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'cz-e2e-search-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-      locale: 'zh-CN',
-      timezoneId: 'Asia/Shanghai',
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(20_000);
+    browser = await launchBrowser('cz-e2e-search-', 20_000);
+    page = browser.page;
 
     await page.goto(`${BASE_URL}/login?redirect=/search`);
     await page.fill('input[name="username"]', USERNAME);
@@ -153,8 +122,7 @@ describe('search and conversation e2e', () => {
   });
 
   after(async () => {
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
   });
 
   test('the search page is in the menu, Chinese, and waits for a query', async () => {
