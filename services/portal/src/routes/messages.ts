@@ -7,23 +7,11 @@ import {
   type ArchivedMessageV1,
   type MessageView,
 } from '@cz/contracts';
-import { badRequest, maskPersonalData } from '@cz/common';
+import { badRequest } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import { appendAudit } from '../audit';
-
-interface MessageRow {
-  id: string;
-  corp_id: string;
-  msgid: string;
-  action: string;
-  msgtype: string | null;
-  sender: string;
-  room_id: string | null;
-  conversation_id: string;
-  msgtime: Date;
-  sealed_record: Buffer;
-  recalled: number | string;
-}
+import type { MessageDbRow } from '../search/engine';
+import { messageView } from '../search/views';
 
 // `recalled`: a recall record points at its original by archive id, whichever arrived first
 const COLUMNS =
@@ -88,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         sql = `SELECT ${COLUMNS} FROM message m ${where([])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?`;
         sqlParams = [...params, limit + 1];
       }
-      const rows: MessageRow[] = await app.db.query(sql, sqlParams);
+      const rows: MessageDbRow[] = await app.db.query(sql, sqlParams);
       const page = rows.slice(0, limit);
 
       const items: MessageView[] = [];
@@ -96,25 +84,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         const record = JSON.parse(
           (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
         ) as ArchivedMessageV1;
-        items.push({
-          id: row.id,
-          corpId: row.corp_id,
-          msgid: row.msgid,
-          action: row.action,
-          msgtype: row.msgtype,
-          from: row.sender,
-          tolist: record.tolist,
-          roomid: row.room_id,
-          conversationId: row.conversation_id,
-          msgtime: new Date(row.msgtime).toISOString(),
-          text: maskPersonalData(record.text),
-          media: (record.media ?? []).map((ref) =>
-            ref.filename === undefined ? ref : { ...ref, filename: maskPersonalData(ref.filename) },
-          ),
-          recalled: Number(row.recalled) === 1,
-          recallOf: record.recallOf ?? null,
-          unknownType: record.unknownType === true,
-        });
+        items.push(messageView(row, record));
       }
       const last = page[page.length - 1];
       const nextCursor =
