@@ -91,14 +91,19 @@ function onFailure(error: ApiError, options: RequestOptions): void {
   }
 }
 
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const hasBody = options.body !== undefined;
+/**
+ * Sends one request and returns the response when it is 2xx. A network failure or an error status
+ * becomes an `ApiError` (shown and, on 401, handled per `options`); an abort is rethrown as is.
+ */
+async function send(
+  path: string,
+  init: Pick<RequestInit, 'method' | 'headers' | 'body'>,
+  options: RequestOptions,
+): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(buildUrl(path, options.query), {
-      method,
-      headers: requestHeaders(hasBody),
-      body: hasBody ? JSON.stringify(options.body) : null,
+      ...init,
       signal: options.signal ?? null,
       credentials: 'same-origin',
       cache: 'no-store',
@@ -110,12 +115,21 @@ export async function request<T>(method: string, path: string, options: RequestO
     onFailure(error, options);
     throw error;
   }
-
   if (!response.ok) {
     const error = await toApiError(response);
     onFailure(error, options);
     throw error;
   }
+  return response;
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const hasBody = options.body !== undefined;
+  const response = await send(
+    path,
+    { method, headers: requestHeaders(hasBody), body: hasBody ? JSON.stringify(options.body) : null },
+    options,
+  );
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
@@ -133,27 +147,7 @@ export async function requestRaw(path: string, options: RawRequestOptions = {}):
   const headers = requestHeaders(false);
   headers.set('Accept', '*/*');
   for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
-  let response: Response;
-  try {
-    response = await fetch(buildUrl(path, options.query), {
-      method: 'GET',
-      headers,
-      signal: options.signal ?? null,
-      credentials: 'same-origin',
-      cache: 'no-store',
-    });
-  } catch (cause) {
-    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
-    const error = new ApiError(0, 'network_error', i18n.global.t('error.network'));
-    onFailure(error, options);
-    throw error;
-  }
-  if (!response.ok) {
-    const error = await toApiError(response);
-    onFailure(error, options);
-    throw error;
-  }
-  return response;
+  return send(path, { method: 'GET', headers }, options);
 }
 
 export function isAbortError(error: unknown): boolean {
