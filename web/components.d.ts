@@ -36,6 +36,7 @@ declare module 'vue' {
     HighlightText: typeof import('./src/components/highlight-text.vue')['default']
     LanguageSwitch: typeof import('./src/components/language-switch.vue')['default']
     MediaChips: typeof import('./src/components/media-chips.vue')['default']
+    PageHead: typeof import('./src/components/page-head.vue')['default']
     RecordingPlayer: typeof import('./src/components/recording-player.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
