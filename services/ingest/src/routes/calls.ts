@@ -1,12 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import {
-  CallAccepted,
-  CallDetailRecord,
-  ErrorReply,
-  KafkaHeaders,
-  Topics,
-  type ArchivedCallV1,
-} from '@cz/contracts';
+import { CallAccepted, CallDetailRecord, ErrorReply, Topics, type ArchivedCallV1 } from '@cz/contracts';
 import {
   IndexPurposes,
   badRequest,
@@ -14,9 +7,8 @@ import {
   contentMacOf,
   phoneIndex,
   phoneIndexToken,
-  sendDurably,
 } from '@cz/common';
-import { sealBuffer } from '@cz/common/crypto';
+import { produceDurably, sealedRecord } from '../produce';
 
 /** A CDR longer than this is a clock or data error at the call centre, not a call. */
 const MAX_CALL_MS = 24 * 3600 * 1000;
@@ -68,22 +60,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (cdr.campaign !== undefined) archived.campaign = cdr.campaign;
       if (cdr.transcript !== undefined) archived.transcript = cdr.transcript;
 
-      const producer = await app.producer();
-      try {
-        await sendDurably(producer, Topics.calls, [
-          {
-            key: archived.customerIndex,
-            value: await sealBuffer(Buffer.from(JSON.stringify(archived)), app.keys, 'chat'),
-            headers: { [KafkaHeaders.schema]: 'cz.call.v1', [KafkaHeaders.corpId]: cdr.corpId },
-          },
-        ]);
-      } catch (err) {
-        request.log.warn({ err }, 'kafka send failed');
-        return reply.code(503).send({
-          code: 'kafka_unavailable',
-          message: 'the message bus did not acknowledge the CDR; it was not accepted, retry later',
-        });
-      }
+      const refusal = await produceDurably(
+        app,
+        request,
+        Topics.calls,
+        [await sealedRecord(app.keys, archived.customerIndex, archived, 'cz.call.v1', cdr.corpId)],
+        'the message bus did not acknowledge the CDR; it was not accepted, retry later',
+      );
+      if (refusal) return reply.code(503).send(refusal);
       request.log.info({ corpId: cdr.corpId, callId: cdr.callId }, 'cdr ingested');
       return reply.code(202).send({ id: archived.id, corpId: cdr.corpId, callId: cdr.callId });
     },

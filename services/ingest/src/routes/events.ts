@@ -7,7 +7,6 @@ import {
   BehaviourEventVariants,
   ErrorReply,
   EventBatchReply,
-  KafkaHeaders,
   Topics,
   type ArchivedBehaviourEventV1,
   type BehaviourEvent,
@@ -20,10 +19,9 @@ import {
   eventArchiveId,
   externalUserIndex,
   phoneIndex,
-  sendDurably,
   type OutgoingRecord,
 } from '@cz/common';
-import { sealBuffer } from '@cz/common/crypto';
+import { produceDurably, sealedRecord } from '../produce';
 
 const Type400 = Type.Union([EventBatchReply, ErrorReply]);
 const MAX_PROBLEMS = 20;
@@ -113,26 +111,25 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         const dedupe = `${archived.id}:${archived.contentMac}`;
         if (seen.has(dedupe)) continue;
         seen.add(dedupe);
-        outgoing.push({
-          key: archived.customerIndex ?? archived.phoneIndex ?? `staff:${event.staffId}`,
-          value: await sealBuffer(Buffer.from(JSON.stringify(archived)), app.keys, 'chat'),
-          headers: { [KafkaHeaders.schema]: 'cz.event.v1', [KafkaHeaders.corpId]: corpId },
-        });
+        outgoing.push(
+          await sealedRecord(
+            app.keys,
+            archived.customerIndex ?? archived.phoneIndex ?? `staff:${event.staffId}`,
+            archived,
+            'cz.event.v1',
+            corpId,
+          ),
+        );
       }
 
-      if (outgoing.length > 0) {
-        const producer = await app.producer();
-        try {
-          await sendDurably(producer, Topics.events, outgoing);
-        } catch (err) {
-          request.log.warn({ err, records: outgoing.length }, 'kafka send failed');
-          return reply.code(503).send({
-            code: 'kafka_unavailable',
-            message:
-              'the message bus did not acknowledge the batch; nothing from this request was accepted, retry later',
-          });
-        }
-      }
+      const refusal = await produceDurably(
+        app,
+        request,
+        Topics.events,
+        outgoing,
+        'the message bus did not acknowledge the batch; nothing from this request was accepted, retry later',
+      );
+      if (refusal) return reply.code(503).send(refusal);
       request.log.info(
         { corpId, accepted: result.accepted.length, rejected: result.rejected.length },
         'behaviour events ingested',

@@ -2,15 +2,14 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import {
   ErrorReply,
   IngestBatchReply,
-  KafkaHeaders,
   Topics,
   WeComBatch,
   type AcceptedRecord,
   type RejectedRecord,
 } from '@cz/contracts';
-import { IndexPurposes, indexKeyFor, sendDurably, type OutgoingRecord } from '@cz/common';
-import { sealBuffer } from '@cz/common/crypto';
+import { IndexPurposes, indexKeyFor, type OutgoingRecord } from '@cz/common';
 import { archivedContractProblems, toArchivedMessage, validateRecord } from '../normalise';
+import { produceDurably, sealedRecord } from '../produce';
 import { contentMacOf } from '../wecom/canonical';
 
 // 400 is either the per-record reply (some records rejected) or a whole-request error (bad JSON, schema).
@@ -57,26 +56,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         // and stores this one as a conflicting variant, so nothing acknowledged is dropped here.
         if (seenInBatch.has(`${archived.id}:${mac}`)) continue;
         seenInBatch.add(`${archived.id}:${mac}`);
-        outgoing.push({
-          key: archived.conversationId,
-          value: await sealBuffer(Buffer.from(JSON.stringify(archived)), app.keys, 'chat'),
-          headers: { [KafkaHeaders.schema]: 'cz.msg.v1', [KafkaHeaders.corpId]: corpId },
-        });
+        outgoing.push(await sealedRecord(app.keys, archived.conversationId, archived, 'cz.msg.v1', corpId));
       }
 
-      if (outgoing.length > 0) {
-        const producer = await app.producer();
-        try {
-          await sendDurably(producer, Topics.messages, outgoing);
-        } catch (err) {
-          request.log.warn({ err, records: outgoing.length }, 'kafka send failed');
-          return reply.code(503).send({
-            code: 'kafka_unavailable',
-            message:
-              'the message bus did not acknowledge the batch; nothing from this request was accepted, retry later',
-          });
-        }
-      }
+      const refusal = await produceDurably(
+        app,
+        request,
+        Topics.messages,
+        outgoing,
+        'the message bus did not acknowledge the batch; nothing from this request was accepted, retry later',
+      );
+      if (refusal) return reply.code(503).send(refusal);
       request.log.info(
         { corpId, accepted: accepted.length, rejected: rejected.length },
         'wecom batch ingested',
