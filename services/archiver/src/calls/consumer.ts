@@ -1,13 +1,8 @@
 import fp from 'fastify-plugin';
 import { Topics } from '@cz/contracts';
-import {
-  createKafka,
-  ensureTopics,
-  runBatchConsumer,
-  type KafkaConfig,
-  type RunningConsumer,
-} from '@cz/common';
+import type { KafkaConfig } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
+import { consumeTopic } from '../consume';
 import { decodeCallBatch, storeCallBatch } from './store';
 
 export interface CallConsumerOptions {
@@ -46,34 +41,25 @@ export default fp<CallConsumerOptions>(
       deadLettered: 0,
     };
     app.decorate('callArchiveStats', stats);
-    const kafka = createKafka(options.kafka, app.log as never);
-    await ensureTopics(kafka, [{ topic: Topics.calls }]);
-    let running: RunningConsumer | undefined;
-    app.addHook('onReady', async () => {
-      running = await runBatchConsumer({
-        kafka,
-        groupId: `${options.groupId}-calls`,
-        topic: Topics.calls,
-        logger: app.log as never,
-        handleBatch: async (messages) => {
-          const decoded = await decodeCallBatch(messages, options.keys);
-          const result = await storeCallBatch(app.db, options.keys, decoded);
-          stats.batches += 1;
-          stats.stored += result.stored;
-          stats.duplicates += result.duplicates;
-          stats.recordingsLinked += result.recordingsLinked;
-          stats.transcriptsStored += result.transcriptsStored;
-          stats.deadLettered += result.poison.length;
-          app.log.debug(
-            { received: messages.length, ...result, poison: result.poison.length },
-            'call batch archived',
-          );
-          return result.poison;
-        },
-      });
-    });
-    app.addHook('onClose', async () => {
-      await running?.stop();
+    await consumeTopic(app, {
+      kafka: options.kafka,
+      groupId: `${options.groupId}-calls`,
+      topic: Topics.calls,
+      handleBatch: async (messages) => {
+        const decoded = await decodeCallBatch(messages, options.keys);
+        const result = await storeCallBatch(app.db, options.keys, decoded);
+        stats.batches += 1;
+        stats.stored += result.stored;
+        stats.duplicates += result.duplicates;
+        stats.recordingsLinked += result.recordingsLinked;
+        stats.transcriptsStored += result.transcriptsStored;
+        stats.deadLettered += result.poison.length;
+        app.log.debug(
+          { received: messages.length, ...result, poison: result.poison.length },
+          'call batch archived',
+        );
+        return result.poison;
+      },
     });
   },
   { name: 'cz-call-archive-consumer', dependencies: ['cz-database'] },

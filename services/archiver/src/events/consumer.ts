@@ -1,13 +1,8 @@
 import fp from 'fastify-plugin';
 import { Topics } from '@cz/contracts';
-import {
-  createKafka,
-  ensureTopics,
-  runBatchConsumer,
-  type KafkaConfig,
-  type RunningConsumer,
-} from '@cz/common';
+import type { KafkaConfig } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
+import { consumeTopic } from '../consume';
 import { archiveEventBatch } from './store';
 
 export interface EventConsumerOptions {
@@ -28,27 +23,18 @@ export default fp<EventConsumerOptions>(
   async (app, options) => {
     const stats = { batches: 0, stored: 0, duplicates: 0, deadLettered: 0 };
     app.decorate('eventArchiveStats', stats);
-    const kafka = createKafka(options.kafka, app.log as never);
-    await ensureTopics(kafka, [{ topic: Topics.events }]);
-    let running: RunningConsumer | undefined;
-    app.addHook('onReady', async () => {
-      running = await runBatchConsumer({
-        kafka,
-        groupId: `${options.groupId}-events`,
-        topic: Topics.events,
-        logger: app.log as never,
-        handleBatch: async (messages) => {
-          const result = await archiveEventBatch(app.db, options.keys, messages);
-          stats.batches += 1;
-          stats.stored += result.stored;
-          stats.duplicates += result.duplicates;
-          stats.deadLettered += result.poison.length;
-          return result.poison;
-        },
-      });
-    });
-    app.addHook('onClose', async () => {
-      await running?.stop();
+    await consumeTopic(app, {
+      kafka: options.kafka,
+      groupId: `${options.groupId}-events`,
+      topic: Topics.events,
+      handleBatch: async (messages) => {
+        const result = await archiveEventBatch(app.db, options.keys, messages);
+        stats.batches += 1;
+        stats.stored += result.stored;
+        stats.duplicates += result.duplicates;
+        stats.deadLettered += result.poison.length;
+        return result.poison;
+      },
     });
   },
   { name: 'cz-event-archive-consumer', dependencies: ['cz-database'] },

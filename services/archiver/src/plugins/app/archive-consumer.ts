@@ -1,17 +1,12 @@
 import fp from 'fastify-plugin';
 import { Topics } from '@cz/contracts';
-import {
-  createKafka,
-  ensureTopics,
-  runBatchConsumer,
-  type KafkaConfig,
-  type RunningConsumer,
-} from '@cz/common';
+import type { KafkaConfig } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { decodeBatch } from '../../decode';
 import { storeMessages, type MessageRow } from '../../store';
 import { splitReplayed } from '../../batch/archive-batch';
 import { chatArchiveHooks } from '../../batch/default-hooks';
+import { consumeTopic } from '../../consume';
 
 export interface ArchiveConsumerOptions {
   kafka: KafkaConfig;
@@ -37,50 +32,41 @@ export default fp<ArchiveConsumerOptions>(
   async (app, options) => {
     const stats = { batches: 0, stored: 0, duplicates: 0, deadLettered: 0, contentConflicts: 0 };
     app.decorate('archiveStats', stats);
-    const kafka = createKafka(options.kafka, app.log as never);
-    await ensureTopics(kafka, [{ topic: Topics.messages }]);
-    let running: RunningConsumer | undefined;
     const hooks = await chatArchiveHooks(app.db, options.keys);
-    app.addHook('onReady', async () => {
-      running = await runBatchConsumer({
-        kafka,
-        groupId: options.groupId,
-        topic: Topics.messages,
-        logger: app.log as never,
-        // one partition's batch decodes (CPU) while another's transaction runs (database)
-        partitionsConsumedConcurrently: 3,
-        handleBatch: async (batch, partition) => {
-          // a replay of records an earlier transaction archived: only re-check them for the DLQ
-          const where = { groupId: options.groupId, topic: Topics.messages, partition };
-          const { replayed, fresh: messages, position } = await splitReplayed(app.db, where, batch);
-          const replayPoison = replayed.length ? (await decodeBatch(replayed, options.keys)).poison : [];
-          const { rows, poison } = await decodeBatch(messages, options.keys);
-          // counted after the transaction committed, so a retried batch is not counted twice
-          const conflicts: MessageRow[] = [];
-          const inserted = await storeMessages(
-            app.db,
-            rows,
-            { contentConflict: (row) => void conflicts.push(row) },
-            { position, hooks },
+    await consumeTopic(app, {
+      kafka: options.kafka,
+      groupId: options.groupId,
+      topic: Topics.messages,
+      // one partition's batch decodes (CPU) while another's transaction runs (database)
+      partitionsConsumedConcurrently: 3,
+      handleBatch: async (batch, partition) => {
+        // a replay of records an earlier transaction archived: only re-check them for the DLQ
+        const where = { groupId: options.groupId, topic: Topics.messages, partition };
+        const { replayed, fresh: messages, position } = await splitReplayed(app.db, where, batch);
+        const replayPoison = replayed.length ? (await decodeBatch(replayed, options.keys)).poison : [];
+        const { rows, poison } = await decodeBatch(messages, options.keys);
+        // counted after the transaction committed, so a retried batch is not counted twice
+        const conflicts: MessageRow[] = [];
+        const inserted = await storeMessages(
+          app.db,
+          rows,
+          { contentConflict: (row) => void conflicts.push(row) },
+          { position, hooks },
+        );
+        for (const { message: m } of conflicts) {
+          app.log.warn(
+            { corpId: m.corpId, msgid: m.msgid, id: m.id },
+            'msgid reused with different content: first record kept, this one stored as a variant',
           );
-          for (const { message: m } of conflicts) {
-            app.log.warn(
-              { corpId: m.corpId, msgid: m.msgid, id: m.id },
-              'msgid reused with different content: first record kept, this one stored as a variant',
-            );
-          }
-          stats.batches += 1;
-          stats.stored += inserted;
-          stats.duplicates += rows.length - inserted - conflicts.length;
-          stats.contentConflicts += conflicts.length;
-          stats.deadLettered += poison.length;
-          app.log.debug({ received: messages.length, inserted, poison: poison.length }, 'batch archived');
-          return [...replayPoison, ...poison];
-        },
-      });
-    });
-    app.addHook('onClose', async () => {
-      await running?.stop();
+        }
+        stats.batches += 1;
+        stats.stored += inserted;
+        stats.duplicates += rows.length - inserted - conflicts.length;
+        stats.contentConflicts += conflicts.length;
+        stats.deadLettered += poison.length;
+        app.log.debug({ received: messages.length, inserted, poison: poison.length }, 'batch archived');
+        return [...replayPoison, ...poison];
+      },
     });
   },
   { name: 'cz-archive-consumer', dependencies: ['cz-database'] },
