@@ -12,8 +12,7 @@ import {
   uniqueCorp,
   type TestDatabase,
 } from '../../common/test/support';
-import archiver from '../src/app';
-import ingest from '../../ingest/src/app';
+import { buildArchiver, buildIngest } from '../../common/test/apps';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
@@ -31,17 +30,10 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
 
   before(async () => {
     db = await createTestDatabase();
-    archiverApp = createServer('archiver', { logger: process.env.CZ_TEST_LOGS === '1' });
-    await archiverApp.register(archiver, {
-      database: db.config,
-      kafka: kafkaConfig('cz-archiver-test'),
-      keys,
-      groupId: `cz-archiver-test-${randomBytes(4).toString('hex')}`,
+    archiverApp = await buildArchiver(db, keys, 'cz-archiver-test', {
+      logger: process.env.CZ_TEST_LOGS === '1',
     });
-    await archiverApp.ready();
-    ingestApp = createServer('ingest', { logger: false });
-    await ingestApp.register(ingest, { kafka: kafkaConfig('cz-ingest-test'), keys });
-    await ingestApp.ready();
+    ingestApp = await buildIngest(keys, 'cz-ingest-test');
     await producer.connect();
   });
   after(async () => {

@@ -27,8 +27,7 @@ import {
   uniqueCorp,
   type TestDatabase,
 } from '../../common/test/support';
-import archiver from '../src/app';
-import ingest from '../../ingest/src/app';
+import { buildArchiver, buildIngest } from '../../common/test/apps';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
@@ -61,17 +60,8 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
 
   before(async () => {
     db = await createTestDatabase();
-    archiverApp = createServer('archiver', { logger: false });
-    await archiverApp.register(archiver, {
-      database: db.config,
-      kafka: kafkaConfig('cz-archiver-calls-test'),
-      keys,
-      groupId: `cz-archiver-calls-test-${randomBytes(4).toString('hex')}`,
-    });
-    await archiverApp.ready();
-    ingestApp = createServer('ingest', { logger: false });
-    await ingestApp.register(ingest, { kafka: kafkaConfig('cz-ingest-calls-test'), keys });
-    await ingestApp.ready();
+    archiverApp = await buildArchiver(db, keys, 'cz-archiver-calls-test');
+    ingestApp = await buildIngest(keys, 'cz-ingest-calls-test');
     await producer.connect();
     // DLQ readers from now on (records older than this test are not ours)
     for (const topic of [Topics.calls, Topics.events] as Topic[]) {

@@ -14,7 +14,6 @@ import {
   createMainDataSource,
   createServer,
   indexKeyFor,
-  kafkaConfig,
   keyProviderFromEnv,
   messageArchiveId,
 } from '@cz/common';
@@ -26,10 +25,9 @@ import {
   uniqueCorp,
   type TestDatabase,
 } from '../../common/test/support';
-import archiver from '../../archiver/src/app';
+import { buildArchiver, buildIngest } from '../../common/test/apps';
 import portal from '../../portal/src/app';
 import { upsertUser } from '../../portal/src/users';
-import ingest from '../src/app';
 import { expectations, loadCorpus, type WeComRecord } from './fixtures/wecom/index';
 
 loadStackEnv();
@@ -51,17 +49,8 @@ describe('[REG-01] WeCom corpus: ingest → archive → portal (real stack)', ()
 
   before(async () => {
     db = await createTestDatabase();
-    archiverApp = createServer('archiver', { logger: false });
-    await archiverApp.register(archiver, {
-      database: db.config,
-      kafka: kafkaConfig('cz-archiver-test'),
-      keys,
-      groupId: `cz-archiver-corpus-${randomBytes(4).toString('hex')}`,
-    });
-    await archiverApp.ready();
-    ingestApp = createServer('ingest', { logger: false, bodyLimit: 8 * 1024 * 1024 });
-    await ingestApp.register(ingest, { kafka: kafkaConfig('cz-ingest-test'), keys });
-    await ingestApp.ready();
+    archiverApp = await buildArchiver(db, keys, 'cz-archiver-test', { groupPrefix: 'cz-archiver-corpus' });
+    ingestApp = await buildIngest(keys, 'cz-ingest-test', { bodyLimit: 8 * 1024 * 1024 });
     portalApp = createServer('portal', { logger: false });
     await portalApp.register(portal, { database: db.config, keys, cursorKey: randomBytes(32) });
     await portalApp.ready();

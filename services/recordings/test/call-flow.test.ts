@@ -4,13 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { DataSource } from 'typeorm';
 import type { LoginReply, StoredObjectReply } from '@cz/contracts';
-import {
-  callArchiveId,
-  createMainDataSource,
-  createServer,
-  kafkaConfig,
-  keyProviderFromEnv,
-} from '@cz/common';
+import { callArchiveId, createMainDataSource, createServer, keyProviderFromEnv } from '@cz/common';
 import {
   createTestDatabase,
   eventually,
@@ -18,8 +12,7 @@ import {
   uniqueCorp,
   type TestDatabase,
 } from '../../common/test/support';
-import ingest from '../../ingest/src/app';
-import archiver from '../../archiver/src/app';
+import { buildArchiver, buildIngest } from '../../common/test/apps';
 import portal from '../../portal/src/app';
 import { upsertUser } from '../../portal/src/users';
 import { verifyAuditChain } from '../../portal/src/audit';
@@ -60,17 +53,8 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
     db = await createTestDatabase();
     dataSource = createMainDataSource(db.config);
     await dataSource.initialize();
-    ingestApp = createServer('ingest', { logger: false });
-    await ingestApp.register(ingest, { kafka: kafkaConfig('cz-flow-ingest'), keys });
-    await ingestApp.ready();
-    archiverApp = createServer('archiver', { logger: false });
-    await archiverApp.register(archiver, {
-      database: db.config,
-      kafka: kafkaConfig('cz-flow-archiver'),
-      keys,
-      groupId: `cz-flow-archiver-${randomBytes(4).toString('hex')}`,
-    });
-    await archiverApp.ready();
+    ingestApp = await buildIngest(keys, 'cz-flow-ingest');
+    archiverApp = await buildArchiver(db, keys, 'cz-flow-archiver');
     recordingsApp = await buildRecordings(db, keys, settings);
     await recordingsApp.listen({ host: '127.0.0.1', port: 0 });
     const { port } = recordingsApp.server.address() as AddressInfo;
