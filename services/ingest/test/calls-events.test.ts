@@ -1,74 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import {
-  KafkaHeaders,
   Topics,
   type ArchivedBehaviourEventV1,
   type ArchivedCallV1,
   type EventBatchReply,
   type Topic,
 } from '@cz/contracts';
-import {
-  callArchiveId,
-  createServer,
-  eventArchiveId,
-  externalUserIndex,
-  kafkaConfig,
-  keyProviderFromEnv,
-  phoneIndex,
-} from '@cz/common';
-import { openBuffer } from '@cz/common/crypto';
-import { eventually, loadStackEnv, uniqueCorp } from '../../common/test/support';
-import ingest from '../src/app';
+import { callArchiveId, eventArchiveId, externalUserIndex, keyProviderFromEnv, phoneIndex } from '@cz/common';
+import { loadStackEnv, uniqueCorp } from '../../common/test/support';
+import { buildIngestApp, readCorpRecords } from './helpers';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
 
-async function buildIngest(brokers?: string[]) {
-  const app = createServer('ingest', { logger: false, bodyLimit: 2 * 1024 * 1024 });
-  const kafka = kafkaConfig('cz-ingest-calls-test');
-  await app.register(ingest, {
-    kafka: brokers ? { ...kafka, brokers } : kafka,
-    keys,
-    kafkaConnectionTimeoutMs: 1000,
-    kafkaRetries: brokers ? 0 : 5,
-  });
-  await app.ready();
-  return app;
-}
+const buildIngest = (brokers?: string[]) =>
+  buildIngestApp(keys, 'cz-ingest-calls-test', 2 * 1024 * 1024, brokers);
 
 /** Reads what reached `topic` for one corp, opening each sealed value. */
-async function readTopicForCorp<T>(topic: Topic, corpId: string, expected: number) {
-  const kafka = new Kafka({
-    clientId: 'cz-test-reader',
-    brokers: kafkaConfig('x').brokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const consumer = kafka.consumer({ groupId: `cz-test-${corpId}-${topic}` });
-  const found: { raw: Buffer; key: string; value: T }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.headers?.[KafkaHeaders.corpId]?.toString() !== corpId || !message.value) return;
-      found.push({
-        raw: message.value,
-        key: message.key?.toString() ?? '',
-        value: JSON.parse((await openBuffer(message.value, keys)).toString()) as T,
-      });
-    },
-  });
-  try {
-    await eventually(`${expected} records of ${corpId} on ${topic}`, async () =>
-      found.length >= expected ? true : undefined,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    return found;
-  } finally {
-    await consumer.disconnect();
-  }
-}
+const readTopicForCorp = <T>(topic: Topic, corpId: string, expected: number) =>
+  readCorpRecords<T>(keys, topic, corpId, expected);
 
 const cdr = (corpId: string, extra: Record<string, unknown> = {}) => ({
   corpId,

@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import { KafkaHeaders, Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
+import { Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
-import { openBuffer } from '@cz/common/crypto';
-import { eventually, loadStackEnv, uniqueCorp } from '../../common/test/support';
+import { loadStackEnv, uniqueCorp } from '../../common/test/support';
 import ingest from '../src/app';
+import { readCorpRecords } from './helpers';
 import { loadCorpus, type WeComRecord } from './fixtures/wecom/index';
 
 loadStackEnv();
@@ -23,30 +22,8 @@ const sample = (name: string, msgid: string): WeComRecord => ({
 
 /** Every record of one corp that reached cz.msg.v1, opened. */
 async function recordsOnKafka(corpId: string, expected: number): Promise<ArchivedMessageV1[]> {
-  const kafka = new Kafka({
-    clientId: 'cz-test-reader',
-    brokers: kafkaConfig('x').brokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const consumer = kafka.consumer({ groupId: `cz-test-${corpId}` });
-  const found: ArchivedMessageV1[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic: Topics.messages, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.headers?.[KafkaHeaders.corpId]?.toString() !== corpId || !message.value) return;
-      found.push(JSON.parse((await openBuffer(message.value, keys)).toString()) as ArchivedMessageV1);
-    },
-  });
-  try {
-    await eventually(`${expected} records of ${corpId}`, async () =>
-      found.length >= expected ? true : undefined,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500)); // anything written twice shows up too
-    return found;
-  } finally {
-    await consumer.disconnect();
-  }
+  const records = await readCorpRecords<ArchivedMessageV1>(keys, Topics.messages, corpId, expected);
+  return records.map((record) => record.value);
 }
 
 describe('ingest: WeCom message model bad input (real Kafka)', () => {

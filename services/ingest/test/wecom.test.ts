@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import { KafkaHeaders, Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
-import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
-import { openBuffer } from '@cz/common/crypto';
-import { loadStackEnv, uniqueCorp, eventually } from '../../common/test/support';
-import ingest from '../src/app';
+import { Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
+import { keyProviderFromEnv } from '@cz/common';
+import { loadStackEnv, uniqueCorp } from '../../common/test/support';
+import { buildIngestApp, readCorpRecords } from './helpers';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
 
-async function buildIngest(brokers?: string[]) {
-  const app = createServer('ingest', { logger: false, bodyLimit: 256 * 1024 });
-  const kafka = kafkaConfig('cz-ingest-test');
-  await app.register(ingest, {
-    kafka: brokers ? { ...kafka, brokers } : kafka,
-    keys,
-    kafkaConnectionTimeoutMs: 1000,
-    kafkaRetries: brokers ? 0 : 5,
-  });
-  await app.ready();
-  return app;
-}
+const buildIngest = (brokers?: string[]) => buildIngestApp(keys, 'cz-ingest-test', 256 * 1024, brokers);
 
 const textMessage = (msgid: string, content: string, extra: Record<string, unknown> = {}) => ({
   msgid,
@@ -39,36 +26,8 @@ async function readTopicForCorp(
   corpId: string,
   expected: number,
 ): Promise<{ raw: Buffer; archived: ArchivedMessageV1 }[]> {
-  const kafka = new Kafka({
-    clientId: 'cz-test-reader',
-    brokers: kafkaConfig('x').brokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const consumer = kafka.consumer({ groupId: `cz-test-${corpId}` });
-  const found: { raw: Buffer; archived: ArchivedMessageV1 }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic: Topics.messages, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.headers?.[KafkaHeaders.corpId]?.toString() !== corpId || !message.value) return;
-      found.push({
-        raw: message.value,
-        archived: JSON.parse((await openBuffer(message.value, keys)).toString()) as ArchivedMessageV1,
-      });
-    },
-  });
-  try {
-    await eventually(
-      `${expected} records of ${corpId} on ${Topics.messages}`,
-      async () => (found.length >= expected ? true : undefined),
-      30000,
-    );
-    // a little longer, to catch anything written twice
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    return found;
-  } finally {
-    await consumer.disconnect();
-  }
+  const records = await readCorpRecords<ArchivedMessageV1>(keys, Topics.messages, corpId, expected);
+  return records.map(({ raw, value }) => ({ raw, archived: value }));
 }
 
 describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
