@@ -1,4 +1,5 @@
 import type { SearchKind, SearchQuery } from '@cz/contracts';
+import { rangeBounds } from '@/utils/time-range';
 
 /** What the search form edits; turned into a `SearchQuery` on search. */
 export interface SearchFilters {
@@ -41,11 +42,7 @@ export function toSearchQuery(f: SearchFilters): SearchQuery {
   const customer = f.customer.trim();
   if (customer) query.customer = customer;
   if (f.orgUnit) query.orgUnit = f.orgUnit;
-  if (f.range) {
-    query.from = f.range[0].toISOString();
-    // the API's upper bound is exclusive; the picker's end second is meant inclusively
-    query.to = new Date(f.range[1].getTime() + 1000).toISOString();
-  }
+  if (f.range) Object.assign(query, rangeBounds(f.range));
   if (f.kind !== 'all') query.kind = [f.kind];
   if (f.kind !== 'call' && f.msgtypes.length > 0) query.msgtype = [...f.msgtypes];
   const businessType = f.businessType.trim();
