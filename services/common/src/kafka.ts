@@ -92,6 +92,42 @@ export function createProducer(kafka: Kafka): Producer {
   });
 }
 
+export interface LazyProducer {
+  /** the connected producer; the first call makes sure `topics` exist and connects */
+  get: () => Promise<Producer>;
+  /** disconnects, if it ever connected */
+  close: () => Promise<void>;
+}
+
+/**
+ * A producer that connects on first use, so a service starts (and reports not-ready) while Kafka
+ * is down; a failed connection is forgotten, so the next call tries again.
+ */
+export function lazyProducer(kafka: Kafka, topics: TopicSpec[]): LazyProducer {
+  let connected: Promise<Producer> | undefined;
+  const connect = async (): Promise<Producer> => {
+    await ensureTopics(kafka, topics);
+    const producer = createProducer(kafka);
+    await producer.connect();
+    return producer;
+  };
+  return {
+    get: async () => {
+      connected ??= connect();
+      try {
+        return await connected;
+      } catch (err) {
+        connected = undefined;
+        throw err;
+      }
+    },
+    close: async () => {
+      const producer = await connected?.catch(() => undefined);
+      await producer?.disconnect();
+    },
+  };
+}
+
 export interface OutgoingRecord {
   key: string;
   value: Buffer;

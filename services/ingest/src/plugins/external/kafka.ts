@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Producer } from 'kafkajs';
 import { Topics } from '@cz/contracts';
-import { createKafka, createProducer, ensureTopics, unavailable, type KafkaConfig } from '@cz/common';
+import { createKafka, lazyProducer, unavailable, type KafkaConfig } from '@cz/common';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,25 +27,16 @@ export default fp<KafkaPluginOptions>(
       connectionTimeout: options.connectionTimeoutMs,
       retries: options.retries,
     });
-    let connected: Promise<Producer> | undefined;
-
-    const connect = async (): Promise<Producer> => {
-      await ensureTopics(kafka, [
-        { topic: Topics.messages },
-        { topic: Topics.calls },
-        { topic: Topics.events },
-      ]);
-      const producer = createProducer(kafka);
-      await producer.connect();
-      return producer;
-    };
+    const producer = lazyProducer(kafka, [
+      { topic: Topics.messages },
+      { topic: Topics.calls },
+      { topic: Topics.events },
+    ]);
 
     app.decorate('producer', async () => {
-      connected ??= connect();
       try {
-        return await connected;
+        return await producer.get();
       } catch (err) {
-        connected = undefined;
         app.log.warn({ err }, 'kafka unavailable');
         throw unavailable(
           'kafka_unavailable',
@@ -54,12 +45,7 @@ export default fp<KafkaPluginOptions>(
       }
     });
 
-    app.addHook('onClose', async () => {
-      if (connected) {
-        const producer = await connected.catch(() => undefined);
-        await producer?.disconnect();
-      }
-    });
+    app.addHook('onClose', producer.close);
   },
   { name: 'cz-kafka' },
 );

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Kafka, Producer } from 'kafkajs';
 import { Topics } from '@cz/contracts';
-import { createKafka, createProducer, ensureTopics, type KafkaConfig } from '@cz/common';
+import { createKafka, lazyProducer, type KafkaConfig } from '@cz/common';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,27 +24,10 @@ export default fp<KafkaPluginOptions>(
       connectionTimeout: options.connectionTimeoutMs,
       retries: options.retries,
     });
-    let connected: Promise<Producer> | undefined;
-    const connect = async () => {
-      await ensureTopics(kafka, [{ topic: Topics.calls }]);
-      const producer = createProducer(kafka);
-      await producer.connect();
-      return producer;
-    };
+    const producer = lazyProducer(kafka, [{ topic: Topics.calls }]);
     app.decorate('kafka', kafka);
-    app.decorate('callEventsProducer', async () => {
-      connected ??= connect();
-      try {
-        return await connected;
-      } catch (err) {
-        connected = undefined;
-        throw err;
-      }
-    });
-    app.addHook('onClose', async () => {
-      const producer = await connected?.catch(() => undefined);
-      await producer?.disconnect();
-    });
+    app.decorate('callEventsProducer', producer.get);
+    app.addHook('onClose', producer.close);
   },
   { name: 'cz-recordings-kafka' },
 );
