@@ -11,6 +11,7 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
+    AuditNotice: typeof import('./src/components/audit-notice.vue')['default']
     BrandMark: typeof import('./src/components/brand-mark.vue')['default']
     ChatKindTag: typeof import('./src/components/chat-kind-tag.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
