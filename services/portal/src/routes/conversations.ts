@@ -13,13 +13,10 @@ import { openBuffer } from '@cz/common/crypto';
 import type { KeysetPosition } from '../cursor';
 import { appendAudit } from '../audit';
 import { customerRefs, maskExternalId } from '../directory';
-import type { MessageDbRow } from '../search/engine';
+import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/engine';
 import { messageView } from '../search/views';
 
 const MAX_PARTICIPANTS = 200;
-
-const COLUMNS = `m.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime,
-  m.sealed_record, EXISTS (SELECT 1 FROM message_recall rc WHERE rc.message_id = m.id) AS recalled`;
 
 /**
  * `GET /v1/conversations/:corpId/:conversationId`: a conversation's messages in time order around
@@ -78,7 +75,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         const [op, tie, dir] =
           direction === 'older' ? ['<', '<', 'DESC'] : ['>', inclusive ? '>=' : '>', 'ASC'];
         return (await app.db.query(
-          `SELECT ${COLUMNS} FROM message m WHERE ${scope} AND (m.msgtime ${op} ? OR (m.msgtime = ? AND m.id ${tie} ?))
+          `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${scope} AND (m.msgtime ${op} ? OR (m.msgtime = ? AND m.id ${tie} ?))
            ORDER BY m.msgtime ${dir}, m.id ${dir} LIMIT ${limit + 1}`,
           [corpId, conversationId, new Date(position.t), new Date(position.t), position.id],
         )) as MessageDbRow[];

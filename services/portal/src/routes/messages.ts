@@ -10,13 +10,8 @@ import {
 import { badRequest } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import { appendAudit } from '../audit';
-import type { MessageDbRow } from '../search/engine';
+import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/engine';
 import { messageView } from '../search/views';
-
-// `recalled`: a recall record points at its original by archive id, whichever arrived first
-const COLUMNS =
-  'm.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime, m.sealed_record, ' +
-  'EXISTS (SELECT 1 FROM message_recall rc WHERE rc.message_id = m.id) AS recalled';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -66,14 +61,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (employee) {
         sql = `
           SELECT * FROM (
-            (SELECT ${COLUMNS} FROM message m ${where(['m.sender = ?'])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?)
+            (SELECT ${MESSAGE_COLUMNS} FROM message m ${where(['m.sender = ?'])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?)
             UNION
-            (SELECT ${COLUMNS} FROM message_recipient r JOIN message m ON m.id = r.message_id
+            (SELECT ${MESSAGE_COLUMNS} FROM message_recipient r JOIN message m ON m.id = r.message_id
               ${where(['r.recipient = ?'])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?)
           ) AS page ORDER BY msgtime DESC, id DESC LIMIT ?`;
         sqlParams = [employee, ...params, limit + 1, employee, ...params, limit + 1, limit + 1];
       } else {
-        sql = `SELECT ${COLUMNS} FROM message m ${where([])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?`;
+        sql = `SELECT ${MESSAGE_COLUMNS} FROM message m ${where([])} ORDER BY m.msgtime DESC, m.id DESC LIMIT ?`;
         sqlParams = [...params, limit + 1];
       }
       const rows: MessageDbRow[] = await app.db.query(sql, sqlParams);

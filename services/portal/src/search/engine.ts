@@ -118,6 +118,14 @@ export interface MessageDbRow {
   recalled: number | string;
 }
 
+/**
+ * The columns of a {@link MessageDbRow} from `message m`; `recalled`: a recall record points at its
+ * original by archive id, whichever arrived first.
+ */
+export const MESSAGE_COLUMNS =
+  'm.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime, ' +
+  'm.sealed_record, EXISTS (SELECT 1 FROM message_recall rc WHERE rc.message_id = m.id) AS recalled';
+
 export interface CallDbRow {
   id: string;
   corp_id: string;
@@ -472,8 +480,7 @@ export class SearchEngine {
     const byKey = new Map<string, Found>();
     if (messages.length > 0) {
       const rows = (await this.db.query(
-        `SELECT m.id, m.corp_id, m.msgid, m.action, m.msgtype, m.sender, m.room_id, m.conversation_id, m.msgtime,
-           m.sealed_record, EXISTS (SELECT 1 FROM message_recall rc WHERE rc.message_id = m.id) AS recalled
+        `SELECT ${MESSAGE_COLUMNS}
          FROM message m WHERE ${messages.map(() => '(m.msgtime = ? AND m.id = ?)').join(' OR ')}`,
         messages.flatMap((c) => [c.t, c.id]),
       )) as MessageDbRow[];
