@@ -41,11 +41,20 @@ async function readObject(minio: Client, key: string, versionId: string): Promis
 }
 
 async function incompleteUploads(minio: Client, prefix: string): Promise<string[]> {
-  const keysFound: string[] = [];
-  for await (const item of minio.listIncompleteUploads(TEST_BUCKET, prefix, true)) {
-    keysFound.push((item as { key: string }).key);
+  // minio-js lists the uploads, then their parts: an upload aborted in between answers
+  // NoSuchUpload, which means it is gone — list again
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const keysFound: string[] = [];
+      for await (const item of minio.listIncompleteUploads(TEST_BUCKET, prefix, true)) {
+        keysFound.push((item as { key: string }).key);
+      }
+      return keysFound;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'NoSuchUpload' || attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
-  return keysFound;
 }
 
 describe('recordings: streaming sealed upload and Range playback (real MinIO, MariaDB, Kafka)', () => {
@@ -256,10 +265,11 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
         rows.map((r) => [r.status, r.slot]),
         [['failed', null]],
       );
-      assert.deepEqual(
-        await incompleteUploads(minio, rows[0]!.object_key),
-        [],
+      // the abort may finish just after the reply: allow it a moment, then the list must be empty
+      await eventually(
         'the multipart upload was aborted',
+        async () => ((await incompleteUploads(minio, rows[0]!.object_key)).length === 0 ? true : undefined),
+        10000,
       );
       await assert.rejects(minio.statObject(TEST_BUCKET, rows[0]!.object_key), 'no object exists');
     });
@@ -285,10 +295,11 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       assert.equal(rows.length, 1);
       assert.equal(rows[0]!.status, 'failed');
       assert.match(rows[0]!.error ?? '', /too_large/);
-      assert.deepEqual(
-        await incompleteUploads(minio, rows[0]!.object_key),
-        [],
+      // the abort may finish just after the reply: allow it a moment, then the list must be empty
+      await eventually(
         'uploaded parts were aborted',
+        async () => ((await incompleteUploads(minio, rows[0]!.object_key)).length === 0 ? true : undefined),
+        10000,
       );
       await assert.rejects(minio.statObject(TEST_BUCKET, rows[0]!.object_key), 'no object exists');
       // the call can still get its recording
