@@ -22,5 +22,12 @@ cz_step "tests"
 mapfile -t tests < <(find services web/test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 log "running ${#tests[@]} test files"
 mkdir -p "$STACK_DIR/screenshots"
-node --import tsx --test --test-concurrency=1 --test-timeout=300000 "${tests[@]}"
-log "make test finished in $(cz_elapsed "$start")"
+report="$CZ_LOG_DIR/test-report.tap"
+status=0
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 "${tests[@]}" | tee "$report" || status=$?
+log "make test finished in $(cz_elapsed "$start") (full report: $report)"
+# one plain closing line, whatever reads this output
+passed=$(awk '/^# pass /{print $3}' "$report" | tail -1)
+failed=$(awk '/^# fail /{print $3}' "$report" | tail -1)
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
