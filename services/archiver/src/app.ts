@@ -18,6 +18,7 @@ import callConsumer from './calls/consumer';
 import eventConsumer from './events/consumer';
 import { completenessTimeZone } from './completeness';
 import statsRoutes from './routes/stats';
+import { consumersJoined } from './consume';
 
 export interface ArchiverOptions {
   database: DatabaseConfig;
@@ -52,7 +53,10 @@ const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
   });
   await fastify.register(healthPlugin, {
     service: 'archiver',
-    checks: { database: async () => void (await fastify.db.query('SELECT 1')) },
+    checks: {
+      database: async () => void (await fastify.db.query('SELECT 1')),
+      consumers: () => consumersJoined(fastify),
+    },
   });
   await fastify.register(statsRoutes);
   await fastify.register(completenessRoutes);
