@@ -54,6 +54,13 @@ export const MessageListQuery = Type.Object(
 );
 export type MessageListQuery = Static<typeof MessageListQuery>;
 
+/**
+ * A media reference as the console gets it. `mediaId` (SM3 of the sdkfileid) names the stored bytes:
+ * `GET /v1/media/{corpId}/{mediaId}` (audited; 404 while the puller has not fetched them yet).
+ */
+export const MediaRefView = Type.Composite([MediaRef, Type.Object({ mediaId: Type.String() })]);
+export type MediaRefView = Static<typeof MediaRefView>;
+
 export const MessageView = Type.Object({
   id: Type.String(),
   corpId: Type.String(),
@@ -68,7 +75,7 @@ export const MessageView = Type.Object({
   /** searchable text, personal data masked (phones 138****1234, ID and bank cards) */
   text: Type.String(),
   /** media the message refers to (file names masked like text) */
-  media: Type.Array(MediaRef),
+  media: Type.Array(MediaRefView),
   /** the sender recalled (撤回) this message; it stays archived and visible */
   recalled: Type.Boolean(),
   /** for a recall record: msgid of the message it recalled */

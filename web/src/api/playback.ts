@@ -3,7 +3,8 @@ import { formatBytes } from '@/utils/format';
 import { ApiError, requestRaw } from './client';
 
 /*
- * Call recordings through the portal (`GET /v1/calls/{callId}/recording`, audited per request).
+ * Call recordings (`GET /v1/calls/{callId}/recording`) and chat media (`GET /v1/media/{corpId}/{mediaId}`)
+ * through the portal, audited per request.
  * The route accepts only the bearer header, which an <audio src> cannot send, so the console reads
  * the recording with Range requests through the request client and plays it from a Blob URL.
  * That holds the whole file in memory: fine for call recordings (a 30-minute MP3 is ~15 MB), not
@@ -22,6 +23,9 @@ export interface LoadedRecording {
   /** the stored format when the portal served a browser-playable transcode (e.g. `amr`) */
   transcodedFrom: string | null;
 }
+
+/** Loaded chat media: the same as a recording (images, files and voice notes alike). */
+export type LoadedMedia = LoadedRecording;
 
 export interface RecordingLoadOptions {
   signal?: AbortSignal;
@@ -42,13 +46,41 @@ function badReply(detail: string): ApiError {
   return new ApiError(502, 'bad_playback_reply', i18n.global.t('playback.badReply', { detail }));
 }
 
-export async function loadRecording(
+export function loadRecording(
   corpId: string,
   callId: string,
   options: RecordingLoadOptions = {},
 ): Promise<LoadedRecording> {
-  const path = `/v1/calls/${encodeURIComponent(callId)}/recording`;
-  const query = { corpId, format: 'playable' };
+  return loadRanged(
+    `/v1/calls/${encodeURIComponent(callId)}/recording`,
+    { corpId, format: 'playable' },
+    options,
+  );
+}
+
+/**
+ * A chat attachment (image, voice note, video, file) by its media id. Voice notes are asked for
+ * as `playable` (the portal transcodes AMR to MP3); everything else as stored.
+ */
+export function loadMedia(
+  corpId: string,
+  mediaId: string,
+  playable: boolean,
+  options: RecordingLoadOptions = {},
+): Promise<LoadedMedia> {
+  return loadRanged(
+    `/v1/media/${encodeURIComponent(corpId)}/${encodeURIComponent(mediaId)}`,
+    playable ? { format: 'playable' } : {},
+    options,
+  );
+}
+
+/** Reads one object in Range chunks through the request client (which sends the bearer header). */
+async function loadRanged(
+  path: string,
+  query: Record<string, string>,
+  options: RecordingLoadOptions,
+): Promise<LoadedRecording> {
   const parts: Blob[] = [];
   let loaded = 0;
   let total: number | null = null;

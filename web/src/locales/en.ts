@@ -276,6 +276,13 @@ const en: MessageSchema = {
     notFound: 'No such conversation, or the message is not in it',
     loadFailed: 'Failed to load the conversation',
   },
+  mediaViewer: {
+    loading: 'Loading attachment…',
+    failed: 'Could not load the attachment',
+    notStored: 'This attachment is not archived yet (the puller has not fetched it); try again later.',
+    download: 'Download',
+    auditNotice: 'Opening an attachment is recorded in the audit trail',
+  },
   playback: {
     play: 'Play recording',
     loading: 'Loading the recording…',

@@ -272,6 +272,13 @@ const zhCN = {
     notFound: '会话不存在，或该消息不属于此会话',
     loadFailed: '会话加载失败',
   },
+  mediaViewer: {
+    loading: '正在加载附件…',
+    failed: '附件加载失败',
+    notStored: '该附件尚未归档（拉取程序尚未取回文件），请稍后重试。',
+    download: '下载',
+    auditNotice: '查阅附件将记入审计日志',
+  },
   playback: {
     play: '播放录音',
     loading: '正在加载录音…',

@@ -1,5 +1,5 @@
 import type { CallHitView, MessageView, SearchHit } from '@cz/contracts';
-import { maskPersonalData } from '@cz/common';
+import { maskPersonalData, wecomMediaId } from '@cz/common';
 import type { Found, FoundCall, FoundMessage, MessageDbRow } from './engine';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 
@@ -17,9 +17,11 @@ export function messageView(row: MessageDbRow, record: ArchivedMessageV1): Messa
     conversationId: row.conversation_id,
     msgtime: new Date(row.msgtime).toISOString(),
     text: maskPersonalData(record.text),
-    media: (record.media ?? []).map((ref) =>
-      ref.filename === undefined ? ref : { ...ref, filename: maskPersonalData(ref.filename) },
-    ),
+    media: (record.media ?? []).map((ref) => ({
+      ...ref,
+      ...(ref.filename === undefined ? {} : { filename: maskPersonalData(ref.filename) }),
+      mediaId: wecomMediaId(ref.sdkfileid),
+    })),
     recalled: Number(row.recalled) === 1,
     recallOf: record.recallOf ?? null,
     unknownType: record.unknownType === true,
