@@ -8,10 +8,13 @@
  * Deterministic: the same run produces the same msgids and content, so re-running it archives
  * nothing twice (and raises no msgid conflicts).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { IngestBatchReply } from '@cz/contracts';
+import { wecomMediaId } from '@cz/common';
 
 const INGEST_URL = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
+const RECORDINGS_URL = process.env.CZ_RECORDINGS_URL ?? 'http://127.0.0.1:8084';
 const CORP_ID = process.env.CZ_DEMO_CORP ?? 'ww_demo_bank';
 const CONVERSATIONS = Number(process.env.CZ_DEMO_CONVERSATIONS ?? 300);
 
@@ -239,6 +242,89 @@ const fakeSdkFileId = (seed: string) =>
     ...Array.from({ length: 8 }, (_, i) => createHash('sha256').update(`${seed}#${i}`).digest()),
   ]).toString('base64');
 const md5 = (seed: string) => createHash('md5').update(seed).digest('hex');
+const md5Of = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
+
+/**
+ * The bytes behind image, voice and PDF messages, uploaded to the recordings service the way the
+ * puller stores what it fetched from WeCom, so the console can open them. Screenshots are drawn by
+ * ffmpeg (installed with the stack); without it the messages keep references only.
+ */
+interface DemoMedia {
+  sdkfileid: string;
+  bytes: Buffer;
+  contentType: string;
+}
+const mediaUploads: DemoMedia[] = [];
+const SCREENSHOT_CAPTIONS = [
+  '演示截图 · 稳健理财30天 七日年化走势',
+  '演示截图 · 转账成功 ¥50,000.00',
+  '演示截图 · 风险测评结果：稳健型（C3）',
+  '演示截图 · 天天利货币基金 持仓明细',
+];
+const screenshots = new Map<number, Buffer | null>();
+function screenshot(index: number): Buffer | null {
+  if (!screenshots.has(index)) {
+    let png: Buffer | null = null;
+    try {
+      const font = execFileSync('fc-match', ['-f', '%{file}', 'Noto Sans CJK SC'], { encoding: 'utf8' });
+      const caption = SCREENSHOT_CAPTIONS[index]!.replace(/[:'\\]/g, ' ');
+      png = execFileSync(
+        'ffmpeg',
+        [
+          ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],
+          ...['-i', `gradients=s=720x450:c0=0x1f4e8c:c1=0x8fb3e0:seed=${index + 1},format=rgb24`],
+          ...['-frames:v', '1', '-vf'],
+          `drawtext=fontfile=${font}:text='${caption}':fontsize=30:fontcolor=white:x=(w-text_w)/2:y=(h-text_h)/2`,
+          ...['-f', 'image2pipe', '-vcodec', 'png', '-'],
+        ],
+        { maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    } catch (err) {
+      console.warn(
+        `demo: no screenshot drawn (${(err as Error).message.split('\n')[0]}); images stay references`,
+      );
+    }
+    screenshots.set(index, png);
+  }
+  return screenshots.get(index) ?? null;
+}
+/** An AMR-NB voice note in WeCom's storage format: 12.2 kbit/s frames of near-silence, 50 per second. */
+function voiceNote(seconds: number): Buffer {
+  const frame = Buffer.concat([Buffer.from([0x3c]), Buffer.alloc(31)]);
+  return Buffer.concat([
+    Buffer.from('#!AMR\n', 'latin1'),
+    ...Array.from({ length: seconds * 50 }, () => frame),
+  ]);
+}
+/** A one-page PDF naming the (ASCII) document id: enough for a browser to open. */
+function brochurePdf(documentId: string): Buffer {
+  const text = `Cunzheng demo document ${documentId}`;
+  const stream = `BT /F1 18 Tf 60 760 Td (${text}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let body = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) body += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
+}
+/** Registers media bytes for upload; returns md5 and size for the message's fields. */
+function withMedia(sdkfileid: string, bytes: Buffer | null, contentType: string) {
+  if (!bytes) return null;
+  mediaUploads.push({ sdkfileid, bytes, contentType });
+  return { md5sum: md5Of(bytes), size: bytes.length };
+}
 
 const brochures = [
   '稳健理财30天产品说明书.pdf',
@@ -299,15 +385,21 @@ function buildOtherTypes(): Record<string, unknown>[] {
     if (random2() < 0.3) {
       const filename = pick2(brochures);
       const seed = `demo-${c}-file`;
+      const envelopeFields = envelope('file', emp.userid, at(2, 15000));
+      const filesize = 80000 + Math.floor(random2() * 4_000_000);
+      const sdkfileid = fakeSdkFileId(seed);
+      const stored = filename.endsWith('.pdf')
+        ? withMedia(sdkfileid, brochurePdf(seed), 'application/pdf')
+        : null;
       out.push({
-        ...envelope('file', emp.userid, at(2, 15000)),
+        ...envelopeFields,
         msgtype: 'file',
         file: {
-          md5sum: md5(seed),
+          md5sum: stored?.md5sum ?? md5(seed),
           filename,
           fileext: filename.split('.').pop(),
-          filesize: 80000 + Math.floor(random2() * 4_000_000),
-          sdkfileid: fakeSdkFileId(seed),
+          filesize: stored?.size ?? filesize,
+          sdkfileid,
         },
       });
     }
@@ -316,27 +408,27 @@ function buildOtherTypes(): Record<string, unknown>[] {
     }
     if (random2() < 0.15) {
       const seed = `demo-${c}-image`;
+      const envelopeFields = envelope('image', cust.externalUserId, at(1, 20000));
+      const filesize = 40000 + Math.floor(random2() * 900000);
+      const sdkfileid = fakeSdkFileId(seed);
+      const stored = withMedia(sdkfileid, screenshot(c % SCREENSHOT_CAPTIONS.length), 'image/png');
       out.push({
-        ...envelope('image', cust.externalUserId, at(1, 20000)),
+        ...envelopeFields,
         msgtype: 'image',
-        image: {
-          md5sum: md5(seed),
-          filesize: 40000 + Math.floor(random2() * 900000),
-          sdkfileid: fakeSdkFileId(seed),
-        },
+        image: { md5sum: stored?.md5sum ?? md5(seed), filesize: stored?.size ?? filesize, sdkfileid },
       });
     }
     if (random2() < 0.1) {
       const seed = `demo-${c}-voice`;
+      const envelopeFields = envelope('voice', cust.externalUserId, at(4, 9000));
+      random2(); // was the random voice_size; kept so the rest of the demo stays as it was
+      const playLength = 2 + Math.floor(random2() * 58);
+      const sdkfileid = fakeSdkFileId(seed);
+      const stored = withMedia(sdkfileid, voiceNote(playLength), 'audio/amr')!;
       out.push({
-        ...envelope('voice', cust.externalUserId, at(4, 9000)),
+        ...envelopeFields,
         msgtype: 'voice',
-        voice: {
-          md5sum: md5(seed),
-          voice_size: 3000 + Math.floor(random2() * 60000),
-          play_length: 2 + Math.floor(random2() * 58),
-          sdkfileid: fakeSdkFileId(seed),
-        },
+        voice: { md5sum: stored.md5sum, voice_size: stored.size, play_length: playLength, sdkfileid },
       });
     }
     const extra = random2();
@@ -407,9 +499,29 @@ for (let i = 0; i < messages.length; i += 500) {
   }
   accepted += body.accepted.length;
 }
+// the attachments' bytes, as the puller stores them after fetching them from WeCom (idempotent)
+const writeToken = process.env.CZ_RECORDINGS_WRITE_TOKEN;
+let uploaded = 0;
+for (const media of mediaUploads) {
+  const res = await fetch(`${RECORDINGS_URL}/v1/media/${CORP_ID}/${wecomMediaId(media.sdkfileid)}`, {
+    method: 'PUT',
+    headers: {
+      'content-type': media.contentType,
+      'x-cz-md5': md5Of(media.bytes),
+      ...(writeToken ? { authorization: `Bearer ${writeToken}` } : {}),
+    },
+    body: media.bytes,
+  });
+  if (res.status !== 200 && res.status !== 201) {
+    console.error(`demo media upload failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+    process.exit(1);
+  }
+  uploaded += 1;
+}
 const byType = new Map<string, number>();
 for (const m of messages) byType.set(String(m.msgtype), (byType.get(String(m.msgtype)) ?? 0) + 1);
 console.log(
   `demo data: ${CONVERSATIONS} conversations, ${accepted} messages accepted by ingest (corp ${CORP_ID}): ` +
-    [...byType].map(([type, n]) => `${type} ${n}`).join(', '),
+    [...byType].map(([type, n]) => `${type} ${n}`).join(', ') +
+    `; ${uploaded} attachments stored`,
 );
