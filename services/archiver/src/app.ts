@@ -16,6 +16,7 @@ import completeness from './plugins/app/completeness';
 import completenessRoutes from './routes/completeness';
 import callConsumer from './calls/consumer';
 import eventConsumer from './events/consumer';
+import alertConsumer from './alerts/consumer';
 import { completenessTimeZone } from './completeness';
 import statsRoutes from './routes/stats';
 import { consumersJoined } from './consume';
@@ -43,6 +44,7 @@ const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
   const groupId = options.groupId ?? 'cz-archiver';
   await fastify.register(callConsumer, { kafka: options.kafka, keys: options.keys, groupId });
   await fastify.register(eventConsumer, { kafka: options.kafka, keys: options.keys, groupId });
+  await fastify.register(alertConsumer, { kafka: options.kafka, keys: options.keys, groupId });
   await fastify.register(completeness, {
     kafka: options.kafka,
     keys: options.keys,

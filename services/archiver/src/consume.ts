@@ -10,6 +10,8 @@ import {
 
 export interface TopicConsumerOptions extends Omit<BatchConsumerOptions, 'kafka' | 'logger'> {
   kafka: KafkaConfig;
+  /** partitions of the topic if this consumer creates it (default: ensureTopics') */
+  numPartitions?: number;
 }
 
 /** Joined-or-not state of every archive consumer of this process, for /readyz. */
@@ -33,9 +35,9 @@ const RETRY_MS = 5000;
  * which may stop the service from starting; /readyz says "joining" until it is in.
  */
 export async function consumeTopic(app: FastifyInstance, options: TopicConsumerOptions): Promise<void> {
-  const { kafka: config, ...consumer } = options;
+  const { kafka: config, numPartitions, ...consumer } = options;
   const kafka = createKafka(config, app.log as never);
-  await ensureTopics(kafka, [{ topic: options.topic }]);
+  await ensureTopics(kafka, [{ topic: options.topic, ...(numPartitions ? { numPartitions } : {}) }]);
   const states = consumerStates.get(app) ?? new Map<string, string>();
   consumerStates.set(app, states);
   states.set(options.topic, 'joining');

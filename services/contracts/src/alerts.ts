@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { CallId } from './calls';
 
 export const AlertSeverity = Type.Union([
   Type.Literal('info'),
@@ -43,7 +44,20 @@ export const AlertV1 = Type.Object(
     raisedAt: Type.Integer(),
     fromSeq: Type.Optional(Type.Integer({ minimum: 0 })),
     toSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * the chat record the alert is about (WeCom msgid of `corpId`): the archiver attaches the alert
+     * to that message, also when the alert arrives before the message is archived
+     */
     msgid: Type.Optional(Type.String()),
+    /**
+     * the call the alert is about (call-centre call id of `corpId`, as in the CDR): attached to the
+     * archived call like `msgid` to a message. An alert may name a message, a call, both or neither.
+     */
+    callId: Type.Optional(CallId),
+    /**
+     * compliance rules put `rule` (rule id) and `category` (lexicon category) here; the portal shows
+     * those two next to the record, nothing else of it
+     */
     detail: Type.Record(Type.String(), Type.Unknown()),
   },
   { $id: 'AlertV1' },

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import { Topics } from '@cz/contracts';
-import type { KafkaConfig } from '@cz/common';
+import { IndexPurposes, indexKeyFor, type KafkaConfig } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
+import { TokenHasher } from '@cz/common/search';
 import { consumeTopic } from '../consume';
 import { decodeCallBatch, storeCallBatch } from './store';
 
@@ -20,6 +21,7 @@ declare module 'fastify' {
       duplicates: number;
       recordingsLinked: number;
       transcriptsStored: number;
+      alertsLinked: number;
       deadLettered: number;
     };
   }
@@ -38,21 +40,25 @@ export default fp<CallConsumerOptions>(
       duplicates: 0,
       recordingsLinked: 0,
       transcriptsStored: 0,
+      alertsLinked: 0,
       deadLettered: 0,
     };
     app.decorate('callArchiveStats', stats);
+    // transcripts are indexed for keyword search in the batch transaction that stores them
+    const hasher = new TokenHasher(await indexKeyFor(options.keys, IndexPurposes.searchToken));
     await consumeTopic(app, {
       kafka: options.kafka,
       groupId: `${options.groupId}-calls`,
       topic: Topics.calls,
       handleBatch: async (messages) => {
         const decoded = await decodeCallBatch(messages, options.keys);
-        const result = await storeCallBatch(app.db, options.keys, decoded);
+        const result = await storeCallBatch(app.db, options.keys, hasher, decoded);
         stats.batches += 1;
         stats.stored += result.stored;
         stats.duplicates += result.duplicates;
         stats.recordingsLinked += result.recordingsLinked;
         stats.transcriptsStored += result.transcriptsStored;
+        stats.alertsLinked += result.alertsLinked;
         stats.deadLettered += result.poison.length;
         app.log.debug(
           { received: messages.length, ...result, poison: result.poison.length },

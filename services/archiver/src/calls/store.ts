@@ -4,6 +4,9 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ArchivedCallV1, CallRecordingAttachedV1, CallTranscriptV1, type CallEventV1 } from '@cz/contracts';
 import type { PoisonRecord } from '@cz/common';
 import { parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import { SearchDocKinds, type TokenHasher } from '@cz/common/search';
+import { writeSearchTokens } from '../index/search-index';
+import { linkArchivedRecords } from '../alerts/store';
 import { contractViolation, isPoison, openRecord } from './open-record';
 
 const checks = {
@@ -64,6 +67,8 @@ export interface CallBatchResult {
   duplicates: number;
   recordingsLinked: number;
   transcriptsStored: number;
+  /** alerts that arrived before their call, linked now */
+  alertsLinked: number;
   poison: PoisonRecord[];
 }
 
@@ -76,18 +81,58 @@ interface SealedTranscript {
   recordingId: string | null;
   createdAt: Date;
   sealed: Buffer;
+  /** in memory only, for the keyword index */
+  text: string;
 }
 
 async function sealTranscript(
   keys: KeyProvider,
   text: string,
-  fields: Omit<SealedTranscript, 'sealed'>,
+  fields: Omit<SealedTranscript, 'sealed' | 'text'>,
 ): Promise<SealedTranscript> {
-  return { ...fields, sealed: await sealBuffer(Buffer.from(text, 'utf8'), keys, 'chat') };
+  return { ...fields, text, sealed: await sealBuffer(Buffer.from(text, 'utf8'), keys, 'chat') };
 }
 
-async function insertTranscripts(tx: EntityManager, transcripts: SealedTranscript[]): Promise<number> {
+/**
+ * Stores transcripts (one per call and source; one already stored is kept as it is) and indexes
+ * the new ones for keyword search under their call: doc = the call's archive id at its start
+ * time, like every other search record of the call, so a transcript made long after the call
+ * (ASR) finds it in the same query as chats.
+ */
+async function insertTranscripts(
+  tx: EntityManager,
+  hasher: TokenHasher,
+  transcripts: SealedTranscript[],
+  callTimes: ReadonlyMap<string, Date>,
+): Promise<number> {
   if (transcripts.length === 0) return 0;
+  const pks = [...new Set(transcripts.map((t) => t.callPk))];
+  // not locked: a racing transaction's copy at worst indexes the same tokens twice (ignored)
+  const stored = new Set(
+    (
+      (await tx.query(
+        `SELECT call_pk, source FROM call_transcript WHERE call_pk IN (${pks.map(() => '?').join(',')})`,
+        pks,
+      )) as { call_pk: string; source: string }[]
+    ).map((row) => `${row.call_pk}:${row.source}`),
+  );
+  const fresh = new Map<string, SealedTranscript>();
+  for (const t of transcripts) {
+    const key = `${t.callPk}:${t.source}`;
+    if (!stored.has(key) && !fresh.has(key)) fresh.set(key, t);
+  }
+  await writeSearchTokens(
+    tx,
+    hasher,
+    [...fresh.values()].map((t) => ({
+      id: t.callPk,
+      time: callTimes.get(t.callPk)!.getTime(),
+      kind: SearchDocKinds.callTranscript,
+      text: t.text,
+    })),
+    // a call's transcripts share tokens (and so may a racing transaction's copy)
+    { ignoreExisting: true },
+  );
   const result = await tx
     .createQueryBuilder()
     .insert()
@@ -138,6 +183,7 @@ async function insertTranscripts(tx: EntityManager, transcripts: SealedTranscrip
 export async function storeCallBatch(
   db: DataSource,
   keys: KeyProvider,
+  hasher: TokenHasher,
   batch: DecodedCallBatch,
 ): Promise<CallBatchResult> {
   const poison = [...batch.poison];
@@ -146,6 +192,7 @@ export async function storeCallBatch(
     duplicates: 0,
     recordingsLinked: 0,
     transcriptsStored: 0,
+    alertsLinked: 0,
     poison,
   };
   const cdrTranscripts = new Map<string, SealedTranscript>();
@@ -244,10 +291,16 @@ export async function storeCallBatch(
         });
       }
       result.duplicates = kept.length - result.stored;
-      const transcripts = [...new Set(kept)]
+      const startOf = new Map(batch.cdrs.map(({ event }) => [event.id, new Date(event.startTime)]));
+      const keptIds = [...new Set(kept)];
+      result.alertsLinked += await linkArchivedRecords(
+        tx,
+        keptIds.map((id) => ({ id, kind: SearchDocKinds.callTranscript, time: startOf.get(id)! })),
+      );
+      const transcripts = keptIds
         .map((id) => cdrTranscripts.get(id))
         .filter((t): t is SealedTranscript => t !== undefined);
-      result.transcriptsStored += await insertTranscripts(tx, transcripts);
+      result.transcriptsStored += await insertTranscripts(tx, hasher, transcripts, startOf);
     }
 
     for (const { message, event } of batch.recordings) {
@@ -271,15 +324,15 @@ export async function storeCallBatch(
     }
 
     const known = asrTranscripts.length
-      ? new Set(
+      ? new Map(
           (
             (await tx.query(
-              `SELECT id FROM call_record WHERE id IN (${asrTranscripts.map(() => '?').join(',')})`,
+              `SELECT id, start_time FROM call_record WHERE id IN (${asrTranscripts.map(() => '?').join(',')})`,
               asrTranscripts.map((t) => t.sealed.callPk),
-            )) as { id: string }[]
-          ).map((row) => row.id),
+            )) as { id: string; start_time: Date }[]
+          ).map((row) => [row.id, new Date(row.start_time)]),
         )
-      : new Set<string>();
+      : new Map<string, Date>();
     const storable: SealedTranscript[] = [];
     for (const { decoded, sealed } of asrTranscripts) {
       if (known.has(sealed.callPk)) storable.push(sealed);
@@ -289,7 +342,7 @@ export async function storeCallBatch(
           error: `transcript refers to call ${sealed.callPk}, which is not archived`,
         });
     }
-    result.transcriptsStored += await insertTranscripts(tx, storable);
+    result.transcriptsStored += await insertTranscripts(tx, hasher, storable, known);
   });
   return result;
 }
