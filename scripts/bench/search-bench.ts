@@ -54,6 +54,7 @@ import { chatArchiveHooks } from '../../services/archiver/src/batch/default-hook
 import { loadDirectory } from '../../services/portal/src/directory';
 import portal from '../../services/portal/src/app';
 import { upsertUser } from '../../services/portal/src/users';
+import { setUserScope } from '../../services/portal/src/scope';
 
 loadStackEnv();
 const env = (name: string, fallback: number) => {
@@ -459,6 +460,8 @@ async function main() {
       roles: ['auditor'],
       password: 'Bench#2026',
     });
+    // head office: no scope condition, as before data scopes existed
+    await setUserScope(ds, 'bench', { all: true, units: [] }, 'bench');
     const login = await app.inject({
       method: 'POST',
       url: '/v1/auth/login',

@@ -9,3 +9,4 @@ export * from './keys';
 export * from './calls';
 export * from './behaviour';
 export * from './search';
+export * from './scope';

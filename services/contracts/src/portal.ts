@@ -6,6 +6,11 @@ export const Role = Type.Union([
   Type.Literal('risk_officer'),
   Type.Literal('security_officer'),
   Type.Literal('admin'),
+  /**
+   * REG-05: sees chats and calls of protected employees (executives, finance), which every other
+   * user's results leave out. A right on top of a reader role; the org scope still applies.
+   */
+  Type.Literal('super_admin'),
 ]);
 export type Role = Static<typeof Role>;
 

@@ -8,7 +8,7 @@ import { MessageView } from './portal';
  */
 
 const Id32 = Type.String({ pattern: '^[0-9a-f]{32}$' });
-const OrgUnitId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+export const OrgUnitId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 
 export const SearchKind = Type.Union([Type.Literal('message'), Type.Literal('call')]);
 export type SearchKind = Static<typeof SearchKind>;

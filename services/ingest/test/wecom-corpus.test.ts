@@ -28,6 +28,7 @@ import {
 import { buildArchiver, buildIngest } from '../../common/test/apps';
 import portal from '../../portal/src/app';
 import { upsertUser } from '../../portal/src/users';
+import { setUserScope } from '../../portal/src/scope';
 import { expectations, loadCorpus, type WeComRecord } from './fixtures/wecom/index';
 
 loadStackEnv();
@@ -62,6 +63,7 @@ describe('[REG-01] WeCom corpus: ingest → archive → portal (real stack)', ()
       roles: ['auditor'],
       password: 'Auditor#2026',
     });
+    await setUserScope(users, 'auditor', { all: true, units: [] }, 'test');
     await users.destroy();
     const login = await portalApp.inject({
       method: 'POST',

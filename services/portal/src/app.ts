@@ -17,6 +17,7 @@ import searchRoutes, { type SearchRouteOptions } from './routes/search';
 import conversationRoutes from './routes/conversations';
 import directoryRoutes from './routes/directory';
 import playbackRoutes, { type PlaybackOptions } from './routes/playback';
+import scopeRoutes from './routes/scope';
 
 export interface PortalOptions {
   database: DatabaseConfig;
@@ -50,6 +51,7 @@ const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
   await fastify.register(conversationRoutes);
   await fastify.register(directoryRoutes);
   await fastify.register(playbackRoutes, options.recordings ? { recordings: options.recordings } : {});
+  await fastify.register(scopeRoutes);
 };
 
 export default app;

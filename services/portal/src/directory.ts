@@ -21,6 +21,9 @@ export const MAX_ORG_DEPTH = 15;
 /** an org unit filter expands to at most this many employees */
 export const MAX_ORG_MEMBERS = 20_000;
 
+/** LIKE pattern for "this path and everything below it" (materialised paths, ix_org_path). */
+export const pathPrefixPattern = (path: string) => `${path.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 /** Names are looked up exactly after NFKC, trimming, collapsing spaces and lower-casing. */
 export const personNameToken = (name: string) =>
   name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
@@ -217,12 +220,17 @@ async function upsertOrgUnits(
   return units.length;
 }
 
-/** The org tree of a corp with each unit's own employee count. */
-export async function orgTree(db: DataSource, corpId: string) {
+/**
+ * The org tree of a corp with each unit's own employee count; with `within` (materialised paths),
+ * only those units and the units below them (a data scope, REG-05).
+ */
+export async function orgTree(db: DataSource, corpId: string, within: readonly string[] | null = null) {
+  if (within?.length === 0) return [];
+  const subtree = within ? ` AND (${within.map(() => 'u.path LIKE ?').join(' OR ')})` : '';
   const rows = (await db.query(
     `SELECT u.id, u.parent_id, u.name, u.depth, (SELECT COUNT(*) FROM employee e WHERE e.corp_id = u.corp_id AND e.org_unit_id = u.id) AS employees
-     FROM org_unit u WHERE u.corp_id = ? ORDER BY u.path`,
-    [corpId],
+     FROM org_unit u WHERE u.corp_id = ?${subtree} ORDER BY u.path`,
+    [corpId, ...(within ?? []).map(pathPrefixPattern)],
   )) as { id: string; parent_id: string | null; name: string; depth: number; employees: number | string }[];
   return rows.map((r) => ({
     id: r.id,
@@ -248,7 +256,7 @@ export async function orgSubtreeUserIds(db: DataSource, orgUnitId: string): Prom
     const rows = (await db.query(
       `SELECT e.userid FROM org_unit u JOIN employee e ON e.corp_id = u.corp_id AND e.org_unit_id = u.id
        WHERE u.corp_id = ? AND u.path LIKE ? LIMIT ${MAX_ORG_MEMBERS + 1}`,
-      [unit.corp_id, `${unit.path.replace(/[\\%_]/g, (c) => `\\${c}`)}%`],
+      [unit.corp_id, pathPrefixPattern(unit.path)],
     )) as { userid: string }[];
     for (const r of rows) userids.add(r.userid);
   }

@@ -15,6 +15,7 @@ import { createTestDatabase, loadStackEnv, type TestDatabase } from '../../commo
 import { storeMessages } from '../../archiver/src/store';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';
+import { setUserScope } from '../src/scope';
 import { verifyAuditChain } from '../src/audit';
 
 loadStackEnv();
@@ -68,6 +69,8 @@ describe('portal API (real MariaDB)', () => {
       roles: ['auditor'],
       password: 'Auditor#2026',
     });
+    // head office: sees every record (REG-05 scopes are tested in scope.test.ts)
+    await setUserScope(dataSource, 'auditor', { all: true, units: [] }, 'test');
     await upsertUser(dataSource, {
       username: 'keeper',
       displayName: '密钥管理员',

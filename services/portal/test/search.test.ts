@@ -22,6 +22,7 @@ import { writeSearchTokens } from '../../archiver/src/index/search-index';
 import { chatRows, type ChatSpec } from '../../archiver/test/archive-rows';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';
+import { setUserScope } from '../src/scope';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
@@ -144,6 +145,9 @@ describe('search API: no false positives, no false negatives (real MariaDB)', ()
       roles: ['admin'],
       password: 'Admin#2026',
     });
+    // head office: sees every record (REG-05 scopes are tested in scope.test.ts)
+    for (const username of ['auditor', 'admin'])
+      await setUserScope(ds, username, { all: true, units: [] }, 'test');
 
     // the corpus: 8 employees in a 3-level org tree, 6 customers, 6 months, single and group chats
     const random = prng(20261125);

@@ -15,6 +15,7 @@ import {
 import { buildArchiver, buildIngest } from '../../common/test/apps';
 import portal from '../../portal/src/app';
 import { upsertUser } from '../../portal/src/users';
+import { setUserScope } from '../../portal/src/scope';
 import { verifyAuditChain } from '../../portal/src/audit';
 import { buildRecordings, md5, testSettings, wav } from './support';
 
@@ -72,6 +73,7 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
       roles: ['auditor'],
       password: 'Auditor#2026',
     });
+    await setUserScope(dataSource, 'auditor', { all: true, units: [] }, 'test');
     await upsertUser(dataSource, {
       username: 'keeper',
       displayName: '密钥管理员',

@@ -8,6 +8,7 @@ import { CallsEvents1795607243235 } from './1795607243235-calls-events';
 import { SearchArchive1795607400000 } from './1795607400000-search-archive';
 import { SearchBackfill1795608200000 } from './1795608200000-search-backfill';
 import { AuditSealedDetail1795609000000 } from './1795609000000-audit-sealed-detail';
+import { DataScope1795609600000 } from './1795609600000-data-scope';
 import { RecordAlerts1795609700000 } from './1795609700000-record-alerts';
 
 /** Migrations of the main archive database (cz_main), in order. */
@@ -20,6 +21,7 @@ export const mainMigrations = [
   SearchArchive1795607400000,
   SearchBackfill1795608200000,
   AuditSealedDetail1795609000000,
+  DataScope1795609600000,
   RecordAlerts1795609700000,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';

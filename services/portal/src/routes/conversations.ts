@@ -13,6 +13,7 @@ import { openBuffer } from '@cz/common/crypto';
 import type { KeysetPosition } from '../cursor';
 import { appendAudit } from '../audit';
 import { customerRefs, maskExternalId } from '../directory';
+import { canSeeConversation, loadAccess } from '../scope';
 import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/engine';
 import { messageView } from '../search/views';
 
@@ -57,7 +58,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         last_msgtime: Date;
         message_count: string;
       }[];
-      if (!conversation) throw notFound(`no conversation ${conversationId} in ${corpId}`);
+      const missing = () => notFound(`no conversation ${conversationId} in ${corpId}`);
+      if (!conversation) throw missing();
+      // REG-05: outside the user's scope it does not exist for them (404), but the attempt is on record
+      if (
+        !(await canSeeConversation(app.db, await loadAccess(app.db, request.user!), corpId, conversationId))
+      ) {
+        await appendAudit(app.db, {
+          actor: request.user!.username,
+          action: 'conversation.view_denied',
+          target: `conversation:${corpId}:${conversationId}`,
+          detail: { reason: 'out_of_scope', around: q.around ?? null, at: q.at ?? null },
+        });
+        throw missing();
+      }
 
       const fingerprint = (direction: 'older' | 'newer') =>
         createHash('sm3')

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { CorpId, DirectoryLoad, DirectoryLoadReply, ErrorReply, OrgTreeReply } from '@cz/contracts';
 import { appendAudit } from '../audit';
 import { loadDirectory, orgTree } from '../directory';
+import { loadAccess, visibleUnitPaths } from '../scope';
 
 const CorpParams = Type.Object({ corpId: CorpId });
 
@@ -41,7 +42,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: app.requireUser('auditor', 'risk_officer', 'admin'),
       schema: { params: CorpParams, response: { 200: OrgTreeReply, 401: ErrorReply, 403: ErrorReply } },
     },
-    async (request) => ({ items: await orgTree(app.db, request.params.corpId) }),
+    async (request) => {
+      // REG-05: a branch sees its own part of the tree only
+      const access = await loadAccess(app.db, request.user!);
+      const within = visibleUnitPaths(access, request.params.corpId);
+      return { items: await orgTree(app.db, request.params.corpId, within) };
+    },
   );
 };
 

@@ -10,6 +10,7 @@ import {
 import { badRequest } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import { appendAudit } from '../audit';
+import { conversationCondition, loadAccess } from '../scope';
 import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/engine';
 import { messageView } from '../search/views';
 
@@ -40,6 +41,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       // lets each side use its own (person, time) index.
       const conditions: string[] = [];
       const params: unknown[] = [];
+      // REG-05: only conversations of the user's data scope (nothing without one)
+      const scope = conversationCondition(
+        await loadAccess(app.db, request.user!),
+        'm.corp_id',
+        'm.conversation_id',
+      );
+      if (scope === false) conditions.push('FALSE');
+      else if (scope) {
+        conditions.push(scope.sql);
+        params.push(...scope.params);
+      }
       if (fromDate) {
         conditions.push('m.msgtime >= ?');
         params.push(fromDate);

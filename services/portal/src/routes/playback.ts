@@ -3,9 +3,18 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { CallId, CorpId, ErrorReply, MediaId } from '@cz/contracts';
-import { AppError, notFound, unavailable } from '@cz/common';
+import {
+  CallId,
+  CorpId,
+  ErrorReply,
+  MediaId,
+  MediaPlaybackQuery,
+  type ArchivedMessageV1,
+} from '@cz/contracts';
+import { AppError, badRequest, notFound, unavailable, wecomMediaId } from '@cz/common';
+import { openBuffer } from '@cz/common/crypto';
 import { appendAudit } from '../audit';
+import { canSeeCall, canSeeConversation, loadAccess, unrestricted, type Access } from '../scope';
 
 export interface PlaybackOptions {
   /** where the recordings service listens, e.g. http://127.0.0.1:8084 */
@@ -104,6 +113,44 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
     return reply.send(Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>));
   }
 
+  /** REG-05: an out-of-scope read is answered like a missing object, and recorded as denied. */
+  async function deny(
+    request: FastifyRequest,
+    action: string,
+    target: string,
+    detail: Record<string, unknown>,
+  ) {
+    await appendAudit(app.db, {
+      actor: request.user?.username ?? 'unknown',
+      action,
+      target,
+      detail: { ...detail, reason: 'out_of_scope' },
+    });
+  }
+
+  /** The message is visible to the user and refers to the media. */
+  async function mediaVisible(access: Access, corpId: string, mediaId: string, messageId: string) {
+    const [key] = (await app.db.query('SELECT msgtime FROM message_key WHERE id = UNHEX(?)', [
+      messageId,
+    ])) as {
+      msgtime: Date;
+    }[];
+    if (!key) return false;
+    const [row] = (await app.db.query(
+      'SELECT conversation_id, sealed_record FROM message WHERE msgtime = ? AND id = ? AND corp_id = ?',
+      [key.msgtime, messageId, corpId],
+    )) as { conversation_id: string; sealed_record: Buffer }[];
+    if (!row || !(await canSeeConversation(app.db, access, corpId, row.conversation_id))) return false;
+    const record = JSON.parse(
+      (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
+    ) as ArchivedMessageV1;
+    return (
+      (record.media ?? []).some((ref) => wecomMediaId(ref.sdkfileid) === mediaId) ||
+      mediaId === record.msgid ||
+      mediaId.startsWith(`${record.msgid}.`)
+    );
+  }
+
   app.get(
     '/v1/calls/:callId/recording',
     {
@@ -118,11 +165,16 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
     async (request, reply) => {
       const { callId } = request.params;
       const { corpId, format } = request.query;
-      const [call] = (await app.db.query('SELECT id FROM call_record WHERE corp_id = ? AND call_id = ?', [
-        corpId,
-        callId,
-      ])) as { id: string }[];
-      if (!call) throw notFound(`no call ${callId} of ${corpId} is archived`);
+      const [call] = (await app.db.query(
+        'SELECT id, agent_id FROM call_record WHERE corp_id = ? AND call_id = ?',
+        [corpId, callId],
+      )) as { id: string; agent_id: string }[];
+      const missing = () => notFound(`no call ${callId} of ${corpId} is archived`);
+      if (!call) throw missing();
+      if (!(await canSeeCall(app.db, await loadAccess(app.db, request.user!), corpId, call.agent_id))) {
+        await deny(request, 'recording.play_denied', `call:${call.id}`, { corpId, callId });
+        throw missing();
+      }
       const query = new URLSearchParams({ corpId, ...(format ? { format } : {}) });
       return relay(request, reply, `/v1/recordings/${encodeURIComponent(callId)}?${query}`, {
         action: 'recording.play',
@@ -139,13 +191,29 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
       preHandler: app.requireUser('auditor', 'risk_officer', 'admin'),
       schema: {
         params: Type.Object({ corpId: CorpId, mediaId: MediaId }),
-        querystring: Type.Object({ format: Format }, { additionalProperties: false }),
+        querystring: MediaPlaybackQuery,
         response: errors,
       },
     },
     async (request, reply) => {
       const { corpId, mediaId } = request.params;
-      const { format } = request.query;
+      const { format, message } = request.query;
+      const access = await loadAccess(app.db, request.user!);
+      if (!unrestricted(access)) {
+        if (!message)
+          throw badRequest(
+            'message_required',
+            'with a data scope, name the message that refers to the media: ?message=<archive id>',
+          );
+        if (!(await mediaVisible(access, corpId, mediaId, message))) {
+          await deny(request, 'media.view_denied', `media:${corpId}/${mediaId}`, {
+            corpId,
+            mediaId,
+            message,
+          });
+          throw notFound(`no media ${mediaId} of ${corpId}`);
+        }
+      }
       const query = format ? `?format=${format}` : '';
       return relay(
         request,

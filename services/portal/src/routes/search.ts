@@ -5,6 +5,7 @@ import { IndexPurposes, badRequest, indexKeyFor } from '@cz/common';
 import { QueryError, TokenHasher, parseQuery, type ParsedQuery } from '@cz/common/search';
 import { appendAudit } from '../audit';
 import { orgSubtreeUserIds, resolveCustomer } from '../directory';
+import { callCondition, conversationCondition, loadAccess } from '../scope';
 import { DEFAULT_LIMITS, SearchEngine, type PartyConstraint, type SearchLimits } from '../search/engine';
 import { KIND_CALL, KIND_MESSAGE } from '../search/plan';
 import { hitView } from '../search/views';
@@ -94,6 +95,12 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
         .slice(0, 24);
       const after = q.cursor ? app.cursors.decode(q.cursor, fingerprint) : undefined;
 
+      // REG-05: results and counts hold only what the user's data scope allows
+      const access = await loadAccess(app.db, request.user!);
+      const scope = {
+        message: conversationCondition(access, 'm.corp_id', 'm.conversation_id'),
+        call: callCondition(access, 'c.corp_id', 'c.agent_id'),
+      };
       const result = await engine.search({
         query,
         filters: {
@@ -103,6 +110,7 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
           ...(q.conversationId ? { conversation: q.conversationId } : {}),
           ...(q.businessType ? { businessType: q.businessType } : {}),
           parties,
+          scope,
         },
         direction,
         limit,

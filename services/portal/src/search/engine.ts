@@ -15,6 +15,7 @@ import {
   type RowFilter,
   type TimeBounds,
 } from './plan';
+import type { ScopeCondition } from '../scope';
 
 /*
  * The search executor: choose the smallest driver, scan it in growing chunks, check the other
@@ -42,6 +43,8 @@ export interface SearchFilters {
   conversation?: string;
   businessType?: string;
   parties: PartyConstraint[];
+  /** REG-05: the user's data scope over `m` and `c`; left out (or null) for users who see everything */
+  scope?: { message: ScopeCondition; call: ScopeCondition };
 }
 
 export interface SearchLimits {
@@ -260,6 +263,8 @@ export class SearchEngine {
     let kinds = [...filters.kinds];
     if (filters.msgtypes?.length || filters.conversation) kinds = kinds.filter((k) => k === KIND_MESSAGE);
     if (filters.businessType) kinds = kinds.filter((k) => k === KIND_CALL);
+    if (filters.scope?.message === false) kinds = kinds.filter((k) => k !== KIND_MESSAGE);
+    if (filters.scope?.call === false) kinds = kinds.filter((k) => k !== KIND_CALL);
     for (const party of filters.parties) {
       if (party.messageParticipants.length === 0) kinds = kinds.filter((k) => k !== KIND_MESSAGE);
       if (party.callAgents.length === 0 && party.callCustomerIndexes.length === 0)
@@ -287,6 +292,10 @@ export class SearchEngine {
         );
         params.push(...party.messageParticipants, ...party.messageParticipants);
       }
+      if (filters.scope?.message) {
+        conds.push(filters.scope.message.sql);
+        params.push(...filters.scope.message.params);
+      }
       if (conds.length > 1) {
         joinMessage = true;
         conds.splice(1, 0, 'm.id IS NOT NULL');
@@ -309,6 +318,10 @@ export class SearchEngine {
           alternatives.push(`c.customer_index IN (${party.callCustomerIndexes.map(u64).join(', ')})`);
         }
         conds.push(`(${alternatives.join(' OR ')})`);
+      }
+      if (filters.scope?.call) {
+        conds.push(filters.scope.call.sql);
+        params.push(...filters.scope.call.params);
       }
       if (conds.length > 1) {
         joinCall = true;
