@@ -12,10 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { IngestBatchReply } from '@cz/contracts';
 import { wecomMediaId } from '@cz/common';
+import { DEMO_CORP, demoEmployees as employees, surnames } from './people';
 
 const INGEST_URL = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
 const RECORDINGS_URL = process.env.CZ_RECORDINGS_URL ?? 'http://127.0.0.1:8084';
-const CORP_ID = process.env.CZ_DEMO_CORP ?? 'ww_demo_bank';
+const CORP_ID = DEMO_CORP;
 const CONVERSATIONS = Number(process.env.CZ_DEMO_CONVERSATIONS ?? 300);
 
 // mulberry32: a tiny seeded PRNG, so demo data is reproducible
@@ -32,67 +33,6 @@ function prng(seed: number) {
 const random = prng(20261125);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
-const branches = ['浦东分行', '徐汇支行', '深圳福田支行', '北京朝阳支行', '杭州西湖支行'];
-const surnames = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴', '徐', '孙', '马', '朱', '胡'];
-const givenNames = [
-  '伟',
-  '芳',
-  '娜',
-  '敏',
-  '静',
-  '磊',
-  '洋',
-  '艳',
-  '勇',
-  '军',
-  '杰',
-  '娟',
-  '涛',
-  '明',
-  '超',
-  '霞',
-];
-const pinyin: Record<string, string> = {
-  王: 'wang',
-  李: 'li',
-  张: 'zhang',
-  刘: 'liu',
-  陈: 'chen',
-  杨: 'yang',
-  赵: 'zhao',
-  黄: 'huang',
-  周: 'zhou',
-  吴: 'wu',
-  徐: 'xu',
-  孙: 'sun',
-  马: 'ma',
-  朱: 'zhu',
-  胡: 'hu',
-  伟: 'wei',
-  芳: 'fang',
-  娜: 'na',
-  敏: 'min',
-  静: 'jing',
-  磊: 'lei',
-  洋: 'yang',
-  艳: 'yan',
-  勇: 'yong',
-  军: 'jun',
-  杰: 'jie',
-  娟: 'juan',
-  涛: 'tao',
-  明: 'ming',
-  超: 'chao',
-  霞: 'xia',
-};
-
-const employees = branches.flatMap((branch, b) =>
-  Array.from({ length: 6 }, (_, i) => {
-    const s = surnames[(b * 6 + i) % surnames.length]!;
-    const g = givenNames[(b * 7 + i * 3) % givenNames.length]!;
-    return { userid: `${pinyin[s]}${pinyin[g]}${b}${i}`, name: `${s}${g}`, branch };
-  }),
-);
 const customers = Array.from({ length: 400 }, (_, i) => ({
   externalUserId: `wmDemo${(100000 + i * 7919).toString(36)}`,
   phone: `1${pick(['38', '39', '58', '86', '37'])}${String(Math.floor(random() * 1e8)).padStart(8, '0')}`,

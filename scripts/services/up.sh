@@ -51,5 +51,7 @@ if [[ -s "$STACK_DIR/secrets/dev_master_key" ]]; then
 fi
 
 cz_step "demo users"
-npx tsx scripts/demo/seed-users.ts
+# the demo directory's names are sealed: the seed uses the local tools' key-service credential
+(CZ_KEYSERVICE_TOKEN=$(head -n1 "$CZ_KEYS_SECRET_DIR/callers/$CZ_KEYS_DEV_CALLER.token") &&
+  export CZ_KEYSERVICE_TOKEN && npx tsx scripts/demo/seed-users.ts)
 log "services up: portal+console http://127.0.0.1:8080  ingest http://127.0.0.1:8081"
