@@ -50,6 +50,12 @@ export const router = createRouter({
           component: () => import('@/views/conversation/index.vue'),
           meta: { roles: ARCHIVE_READERS, navParent: 'search' },
         },
+        {
+          path: 'admin/scopes',
+          name: 'scopes',
+          component: () => import('@/views/scopes/index.vue'),
+          meta: { roles: ['admin'] },
+        },
         { path: 'forbidden', name: 'forbidden', component: () => import('@/views/forbidden/index.vue') },
       ],
     },
