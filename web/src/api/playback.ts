@@ -60,17 +60,19 @@ export function loadRecording(
 
 /**
  * A chat attachment (image, voice note, video, file) by its media id. Voice notes are asked for
- * as `playable` (the portal transcodes AMR to MP3); everything else as stored.
+ * as `playable` (the portal transcodes AMR to MP3); everything else as stored. `messageId` names
+ * the message that refers to it: the portal needs it to check a data scope (REG-05).
  */
 export function loadMedia(
   corpId: string,
   mediaId: string,
+  messageId: string | undefined,
   playable: boolean,
   options: RecordingLoadOptions = {},
 ): Promise<LoadedMedia> {
   return loadRanged(
     `/v1/media/${encodeURIComponent(corpId)}/${encodeURIComponent(mediaId)}`,
-    playable ? { format: 'playable' } : {},
+    { ...(playable ? { format: 'playable' } : {}), ...(messageId ? { message: messageId } : {}) },
     options,
   );
 }
