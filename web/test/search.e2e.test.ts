@@ -491,6 +491,80 @@ describe('search and conversation e2e', () => {
       .waitFor();
   });
 
+  /** Searches one message type (by its Chinese label) without a keyword; returns the reply. */
+  async function searchMsgtype(label: string): Promise<Response> {
+    await page.click('[data-test="nav-search"]');
+    await page.waitForURL((url) => url.pathname === '/search');
+    await page.click('[data-test="search-reset"]');
+    await page.locator('[data-test="search-initial"]').waitFor();
+    await page.click('[data-test="search-msgtype"]');
+    await page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^${label}$`) }).click();
+    await page.keyboard.press('Escape');
+    const reply = page.waitForResponse(isSearch);
+    await page.click('[data-test="search-submit"]');
+    const res = await reply;
+    await page.locator('[data-test="search-loading"]').waitFor({ state: 'detached' });
+    return res;
+  }
+
+  /**
+   * Opens the first attachments of the hits until one loads (the puller may not have fetched
+   * every one yet); returns how many it tried before one showed `shown`.
+   */
+  async function openAttachment(shown: string): Promise<void> {
+    const chips = page.locator(`${HITS} button[data-test="media-chip"]`);
+    await chips.first().waitFor();
+    const tries = Math.min(await chips.count(), 5);
+    const reasons: string[] = [];
+    for (let i = 0; i < tries; i++) {
+      const media = page.waitForResponse((r) => new URL(r.url()).pathname.startsWith('/v1/media/'));
+      await chips.nth(i).click();
+      const viewer = page.locator('.el-dialog[data-test="media-viewer"]');
+      await viewer.waitFor();
+      await media;
+      await viewer.locator(`${shown}, [data-test="media-error"]`).first().waitFor({ timeout: 60_000 });
+      if ((await viewer.locator(shown).count()) > 0) return;
+      reasons.push(await viewer.locator('[data-test="media-error"]').innerText());
+      await page.keyboard.press('Escape');
+      await viewer.waitFor({ state: 'hidden' });
+    }
+    assert.fail(`no attachment opened in ${tries} tries: ${reasons.join(' | ')}`);
+  }
+
+  test('[REG-01] a screenshot in a chat opens from its hit, decoded by the browser', async () => {
+    const res = await searchMsgtype('图片');
+    assert.equal(res.status(), 200);
+    assert.deepEqual(new URL(res.url()).searchParams.getAll('msgtype'), ['image']);
+    await openAttachment('[data-test="media-image"]');
+    const image = page.locator('[data-test="media-image"]');
+    assert.match((await image.getAttribute('src')) ?? '', /^blob:/);
+    await page.waitForFunction(
+      (el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0,
+      await image.elementHandle(),
+    );
+    const meta = await page.locator('.el-dialog[data-test="media-viewer"]').innerText();
+    assert.match(meta, /image\/png/);
+    assert.match(meta, /审计/, 'the viewer says opening is audited');
+    await screenshot('media-image');
+    await page.keyboard.press('Escape');
+  });
+
+  test('[REG-01] a voice note (AMR) plays in the browser as MP3', async () => {
+    const res = await searchMsgtype('语音');
+    assert.equal(res.status(), 200);
+    await openAttachment('[data-test="media-audio"]');
+    const audio = page.locator('[data-test="media-audio"]');
+    assert.match((await audio.getAttribute('src')) ?? '', /^blob:/);
+    await page.waitForFunction(
+      (el) => (el as HTMLAudioElement).readyState >= 1 && (el as HTMLAudioElement).duration > 0,
+      await audio.elementHandle(),
+    );
+    const meta = await page.locator('.el-dialog[data-test="media-viewer"]').innerText();
+    assert.match(meta, /audio\/mpeg/);
+    assert.match(meta, /AMR/, 'says it was transcoded from AMR');
+    await page.keyboard.press('Escape');
+  });
+
   test('English labels on the search page', async () => {
     await page.click('[data-test="nav-search"]');
     await page.click('[data-test="language-switch"]');
