@@ -8,7 +8,9 @@
  * Settings (environment): SIZE messages (default 1,000,000); E2E messages posted through the live
  * ingest → Kafka → archiver (default 20,000; 0 skips it); SAMPLES queries per keyword and query
  * type (default 6); WORKERS concurrent batch transactions, like Kafka partitions (default 2);
- * GEN_MAX_MINUTES stops generating early (default 40); KEEP_DB=1 keeps the bench database.
+ * GEN_MAX_MINUTES stops generating early (default 40); KEEP_DB=1 keeps the bench database;
+ * BENCH_DB=<name> re-uses a kept database for queries only; with it, PROBE=<n> first stores n new
+ * messages into it (archive rate at that size) and QUERIES=0 stops after the probe.
  *
  * What runs:
  * 1. A throwaway database cz_bench_<random> with the real migrations; an org tree of 200 units,
@@ -307,6 +309,84 @@ interface ArchiveResult {
   deciles: number[];
 }
 
+/**
+ * Stores `items` through the archiver's store path in batches of BATCH, WORKERS transactions in
+ * flight (like Kafka partitions), and measures the rate overall and per tenth of the run.
+ */
+async function archiveStream(
+  ds: DataSource,
+  items: Iterable<Synthetic>,
+  expected: number,
+): Promise<ArchiveResult> {
+  const hooks = await chatArchiveHooks(ds, keys);
+  const buffers: Synthetic[][] = Array.from({ length: WORKERS }, () => []);
+  const inflight: (Promise<void> | undefined)[] = Array.from({ length: WORKERS }, () => undefined);
+  let completed = 0;
+  const marks: { done: number; at: number }[] = [];
+  const started = now();
+  let generated = 0;
+  let lastLog = started;
+  const flush = async (w: number) => {
+    const batch = buffers[w]!;
+    buffers[w] = [];
+    if (batch.length === 0) return;
+    const rows = await sealRows(batch);
+    await inflight[w];
+    inflight[w] = withDeadlockRetry(() => storeMessages(ds, rows, undefined, { hooks })).then(() => {
+      completed += rows.length;
+      marks.push({ done: completed, at: now() });
+    });
+  };
+  for (const item of items) {
+    buffers[item.worker]!.push(item);
+    generated += 1;
+    if (buffers[item.worker]!.length >= BATCH) await flush(item.worker);
+    if (now() - lastLog > 30_000) {
+      lastLog = now();
+      const rate = completed / ((lastLog - started) / 1000);
+      log(
+        `archived ${completed.toLocaleString()} (${rate.toFixed(0)} msgs/s), ETA ${((expected - completed) / rate / 60).toFixed(1)} min`,
+      );
+    }
+    if (now() - started > GEN_MAX_MS) {
+      log(`GEN_MAX_MINUTES reached: stopping at ${generated.toLocaleString()} messages`);
+      break;
+    }
+  }
+  for (let w = 0; w < WORKERS; w += 1) await flush(w);
+  await Promise.all(inflight);
+  const archiveSeconds = (now() - started) / 1000;
+  const archived = completed;
+  const rateBetween = (fromFraction: number, toFraction: number) => {
+    const at = (fraction: number) =>
+      fraction === 0 ? started : (marks.find((m) => m.done >= fraction * archived)?.at ?? now());
+    return ((toFraction - fromFraction) * archived) / ((at(toFraction) - at(fromFraction)) / 1000);
+  };
+  const deciles = Array.from({ length: 10 }, (_, k) => rateBetween(k / 10, (k + 1) / 10));
+  log(`archived ${archived.toLocaleString()} messages in ${archiveSeconds.toFixed(0)} s`);
+  return { archived, archiveSeconds, deciles };
+}
+
+/**
+ * PROBE=n with BENCH_DB: n more messages, dated in the archive's last week as new traffic would
+ * be, stored into an existing bench database; run on a 1 M and a 10 M database in a quiet moment,
+ * the two rates compare archive throughput at both sizes under equal conditions.
+ */
+function* probeMessages(dir: Directory, size: number): Generator<Synthetic> {
+  const probeId = randomBytes(3).toString('hex');
+  let i = 0;
+  for (const item of messages(dir, size)) {
+    const msgid = `probe-${probeId}-${i}`;
+    const msgtime = END - 7 * DAY + Math.floor((i * 7 * DAY) / size);
+    i += 1;
+    const raw = { ...(item.message.raw as Record<string, unknown>), msgid, msgtime };
+    yield {
+      ...item,
+      message: { ...item.message, msgid, id: messageArchiveId(corpId, msgid), msgtime, raw },
+    };
+  }
+}
+
 /** Steps 1–3: directory, SIZE messages through the store path, the plaintext baseline. */
 async function archiveAndBaseline(ds: DataSource, dbName: string, dir: Directory): Promise<ArchiveResult> {
   await migrate(ds);
@@ -327,52 +407,7 @@ async function archiveAndBaseline(ds: DataSource, dbName: string, dir: Directory
   log('directory loaded: 200 org units, 2,000 employees, 30,000 customers');
 
   // ---- 2. archive through the store path
-  const hooks = await chatArchiveHooks(ds, keys);
-  const buffers: Synthetic[][] = Array.from({ length: WORKERS }, () => []);
-  const inflight: (Promise<void> | undefined)[] = Array.from({ length: WORKERS }, () => undefined);
-  let completed = 0;
-  const marks: { done: number; at: number }[] = [];
-  const started = now();
-  let generated = 0;
-  let lastLog = started;
-  const flush = async (w: number) => {
-    const batch = buffers[w]!;
-    buffers[w] = [];
-    if (batch.length === 0) return;
-    const rows = await sealRows(batch);
-    await inflight[w];
-    inflight[w] = withDeadlockRetry(() => storeMessages(ds, rows, undefined, { hooks })).then(() => {
-      completed += rows.length;
-      marks.push({ done: completed, at: now() });
-    });
-  };
-  for (const item of messages(dir, SIZE)) {
-    buffers[item.worker]!.push(item);
-    generated += 1;
-    if (buffers[item.worker]!.length >= BATCH) await flush(item.worker);
-    if (now() - lastLog > 30_000) {
-      lastLog = now();
-      const rate = completed / ((lastLog - started) / 1000);
-      log(
-        `archived ${completed.toLocaleString()} (${rate.toFixed(0)} msgs/s), ETA ${((SIZE - completed) / rate / 60).toFixed(1)} min`,
-      );
-    }
-    if (now() - started > GEN_MAX_MS) {
-      log(`GEN_MAX_MINUTES reached: stopping at ${generated.toLocaleString()} messages`);
-      break;
-    }
-  }
-  for (let w = 0; w < WORKERS; w += 1) await flush(w);
-  await Promise.all(inflight);
-  const archiveSeconds = (now() - started) / 1000;
-  const archived = completed;
-  const rateBetween = (fromFraction: number, toFraction: number) => {
-    const at = (fraction: number) =>
-      fraction === 0 ? started : (marks.find((m) => m.done >= fraction * archived)?.at ?? now());
-    return ((toFraction - fromFraction) * archived) / ((at(toFraction) - at(fromFraction)) / 1000);
-  };
-  const deciles = Array.from({ length: 10 }, (_, k) => rateBetween(k / 10, (k + 1) / 10));
-  log(`archived ${archived.toLocaleString()} messages in ${archiveSeconds.toFixed(0)} s`);
+  const { archived, archiveSeconds, deciles } = await archiveStream(ds, messages(dir, SIZE), SIZE);
 
   // ---- 3. the plaintext baseline (same messages, regenerated from the same seed)
   const plainStart = now();
@@ -443,6 +478,18 @@ async function main() {
     if (reuse) {
       log(`re-using ${dbName} (queries only; migrations brought up to date)`);
       await migrate(ds);
+      const probe = env('PROBE', 0);
+      if (probe > 0) {
+        const [count] = (await ds.query('SELECT COUNT(*) AS n FROM message_key')) as { n: string }[];
+        log(
+          `probe: ${probe.toLocaleString()} new messages into ${Number(count?.n).toLocaleString()} archived`,
+        );
+        const result = await archiveStream(ds, probeMessages(dir, probe), probe);
+        console.log(
+          `\n| probe: ${result.archived.toLocaleString()} messages stored into ${dbName} holding ${Number(count?.n).toLocaleString()} | ${(result.archived / result.archiveSeconds).toFixed(0)} msgs/s |`,
+        );
+        if (process.env.QUERIES === '0') return;
+      }
     } else archive = await archiveAndBaseline(ds, dbName, dir);
     const sizes = (await ds.query(
       `SELECT TABLE_NAME AS t, SUM(DATA_LENGTH + INDEX_LENGTH) AS bytes, SUM(TABLE_ROWS) AS rowsEstimate FROM information_schema.TABLES
