@@ -13,20 +13,24 @@ import { hex32, type ArchiveHook } from '../batch/archive-batch';
  * Alerts attached to archived records (tables in migration RecordAlerts1795609700000).
  *
  * An alert that names a msgid (or a call id) targets the record whose archive id derives from
- * (corp, msgid) — known before the record is archived. Whichever comes second links the two, in
- * its own transaction:
- * - the alert transaction looks the record up with a locking read (message_key / call_record):
- *   a record being archived right now is waited for, and (REPEATABLE READ) the gap lock of a
- *   record not there yet holds its insert back until the alert's pending target is committed;
- * - the transaction that archives the record then finds the pending target with a locking read
- *   and links it (linkArchivedRecords).
- * So no order of the two leaves a target pending, and each alert is counted once per record.
+ * (corp, msgid) — known before the record is archived. Each side first writes its own row, then
+ * looks for the other's with a locking read (which sees the latest committed row):
+ * - the transaction that archives a record writes its key row (message_key / call_record), then
+ *   reads the pending targets of its records, waiting for any not committed yet, and links them
+ *   (linkArchivedRecords);
+ * - the alert transaction writes its targets as pending (`doc_time` NULL), then reads the key
+ *   rows of their records with NOWAIT and links the targets whose record is there. A key row not
+ *   committed yet (its batch is still running) fails the read at once: the alert transaction is
+ *   rolled back and tried again a moment later, so it never waits for a chat or call batch and
+ *   the two can never deadlock.
+ * Whichever reads second sees the other's row, so no order leaves a target pending; a target is
+ * linked only while it is pending, under its row lock, so it is counted once. READ COMMITTED on
+ * both sides: no gap locks, so alerts never hold back inserts into the large message_key.
  */
 
 const checkAlert = TypeCompiler.Compile(AlertV1);
 
 export const SEVERITY_RANK: Record<AlertSeverity, number> = { info: 1, warning: 2, critical: 3 };
-export const SEVERITY_OF_RANK: Record<number, AlertSeverity> = { 1: 'info', 2: 'warning', 3: 'critical' };
 
 export interface AlertTargetRef {
   /** archive id of the record (32 hex) */
@@ -181,20 +185,41 @@ export async function linkArchivedRecords(
   return linked.length;
 }
 
-/** Archive times of the targets that are archived, read with a lock (see the note at the top). */
+/** A record of the batch is being archived right now (its key row is locked): try again shortly. */
+class RecordBusy extends Error {}
+
+const isLockBusy = (err: unknown) => {
+  // MariaDB answers NOWAIT with ER_LOCK_WAIT_TIMEOUT, MySQL 8 with ER_LOCK_NOWAIT
+  const errno = (err as { errno?: number; driverError?: { errno?: number } }).driverError?.errno;
+  return errno === 1205 || errno === 3572 || (err as { errno?: number }).errno === 1205;
+};
+
+/**
+ * Archive times of the targets that are archived, read with a lock that never waits (see the note
+ * at the top): throws RecordBusy while one of them is being archived.
+ */
 async function archivedTimes(tx: EntityManager, targets: AlertTargetRef[]): Promise<Map<string, Date>> {
+  try {
+    return await lockedTimes(tx, targets);
+  } catch (err) {
+    if (isLockBusy(err)) throw new RecordBusy('a record of the batch is being archived');
+    throw err;
+  }
+}
+
+async function lockedTimes(tx: EntityManager, targets: AlertTargetRef[]): Promise<Map<string, Date>> {
   const times = new Map<string, Date>();
   const messages = [...new Set(targets.filter((t) => t.kind === SearchDocKinds.message).map((t) => t.id))];
   const calls = [...new Set(targets.filter((t) => t.kind !== SearchDocKinds.message).map((t) => t.id))];
   for (const chunk of chunks(messages.sort())) {
     const rows = (await tx.query(
-      `SELECT LOWER(HEX(id)) AS id, msgtime FROM message_key WHERE id IN (${hexList(chunk)}) LOCK IN SHARE MODE`,
+      `SELECT LOWER(HEX(id)) AS id, msgtime FROM message_key WHERE id IN (${hexList(chunk)}) FOR UPDATE NOWAIT`,
     )) as { id: string; msgtime: Date }[];
     for (const row of rows) times.set(row.id, new Date(row.msgtime));
   }
   for (const chunk of chunks(calls.sort())) {
     const rows = (await tx.query(
-      `SELECT id, start_time FROM call_record WHERE id IN (${chunk.map(() => '?').join(', ')}) LOCK IN SHARE MODE`,
+      `SELECT id, start_time FROM call_record WHERE id IN (${chunk.map(() => '?').join(', ')}) FOR UPDATE NOWAIT`,
       chunk,
     )) as { id: string; start_time: Date }[];
     for (const row of rows) times.set(row.id, new Date(row.start_time));
@@ -202,18 +227,34 @@ async function archivedTimes(tx: EntityManager, targets: AlertTargetRef[]): Prom
   return times;
 }
 
+/** Pauses between the tries of an alert batch whose records are being archived (ms). */
+const BUSY_BACKOFF_MS = [50, 100, 200, 400, 800, 1600, 3200];
+
 /**
- * Stores one batch of alerts in one transaction (REPEATABLE READ, for the gap locks above).
- * Idempotent on the alert id: the first delivery is kept, and only the transaction that stored an
- * alert first writes its targets.
+ * Stores one batch of alerts in one transaction. Idempotent on the alert id: the first delivery
+ * is kept, and only the transaction that stored an alert first writes and links its targets.
+ * While a record it names is being archived the whole transaction is tried again a moment later;
+ * after the last try the error is thrown and the consumer retries the batch.
  */
 export async function storeAlertBatch(db: DataSource, alerts: DecodedAlert[]): Promise<AlertBatchResult> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await storeAlertsOnce(db, alerts);
+    } catch (err) {
+      const pause = BUSY_BACKOFF_MS[attempt];
+      if (!(err instanceof RecordBusy) || pause === undefined) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+async function storeAlertsOnce(db: DataSource, alerts: DecodedAlert[]): Promise<AlertBatchResult> {
   const result: AlertBatchResult = { stored: 0, duplicates: 0, linked: 0, pending: 0 };
   if (alerts.length === 0) return result;
   const firstOfId = new Map<string, DecodedAlert>();
   for (const a of alerts) if (!firstOfId.has(a.alert.id)) firstOfId.set(a.alert.id, a);
   const ids = [...firstOfId.keys()].sort();
-  await db.transaction('REPEATABLE READ', async (tx) => {
+  await db.transaction('READ COMMITTED', async (tx) => {
     const claim = randomBytes(8).readBigUInt64BE(0).toString();
     let inserted = 0;
     for (const chunk of chunks(ids, 500)) {
@@ -270,30 +311,47 @@ export async function storeAlertBatch(db: DataSource, alerts: DecodedAlert[]): P
     }
     const fresh = mine.map((id) => firstOfId.get(id)!).filter((a) => a.targets.length > 0);
     if (fresh.length === 0) return;
-    const times = await archivedTimes(
-      tx,
-      fresh.flatMap((a) => a.targets),
+
+    // 1. the targets, pending
+    const targets = fresh.flatMap(({ alert, targets: refs }) =>
+      refs.map((ref) => ({
+        id: ref.id,
+        docKind: ref.kind,
+        alertId: alert.id,
+        kind: alert.kind,
+        rank: SEVERITY_RANK[alert.severity],
+      })),
     );
-    const linked: LinkedTarget[] = [];
-    const rows: unknown[][] = [];
-    for (const { alert, targets } of fresh) {
-      const rank = SEVERITY_RANK[alert.severity];
-      for (const target of targets) {
-        const time = times.get(target.id);
-        if (time) linked.push({ id: target.id, kind: target.kind, time, rank });
-        rows.push([target.id, alert.id, target.kind, time ?? null, alert.kind, rank]);
-      }
-    }
-    for (const chunk of chunks(rows, 500)) {
+    targets.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.alertId < b.alertId ? -1 : 1));
+    for (const chunk of chunks(targets, 500)) {
       await tx.query(
         `INSERT IGNORE INTO alert_target (doc_id, alert_id, doc_kind, doc_time, kind, severity_rank)
-         VALUES ${chunk.map((r) => `(X'${hex32(r[0] as string)}', ?, ?, ?, ?, ?)`).join(', ')}`,
-        chunk.flatMap((r) => r.slice(1)),
+         VALUES ${chunk.map((t) => `(X'${hex32(t.id)}', ?, ${t.docKind}, NULL, ?, ${t.rank})`).join(', ')}`,
+        chunk.flatMap((t) => [t.alertId, t.kind]),
+      );
+    }
+    // 2. the records already archived (or being archived: waited for), linked
+    const times = await archivedTimes(
+      tx,
+      targets.map((t) => ({ id: t.id, kind: t.docKind })),
+    );
+    const linked: LinkedTarget[] = [];
+    const perDoc = new Map<string, string[]>();
+    for (const t of targets) {
+      const time = times.get(t.id);
+      if (!time) continue;
+      linked.push({ id: t.id, kind: t.docKind, time, rank: t.rank });
+      perDoc.set(t.id, [...(perDoc.get(t.id) ?? []), t.alertId]);
+    }
+    for (const [docId, alertIds] of perDoc) {
+      await tx.query(
+        `UPDATE alert_target SET doc_time = ? WHERE doc_id = X'${hex32(docId)}' AND alert_id IN (${alertIds.map(() => '?').join(', ')})`,
+        [times.get(docId), ...alertIds],
       );
     }
     await addToRecords(tx, linked);
     result.linked = linked.length;
-    result.pending = rows.length - linked.length;
+    result.pending = targets.length - linked.length;
   });
   return result;
 }

@@ -227,7 +227,8 @@ export async function storeCallBatch(
     asrTranscripts.push({ decoded, sealed });
   }
 
-  await db.transaction(async (tx) => {
+  // READ COMMITTED: no gap locks, so alerts naming these calls never wait for this batch (alerts/store.ts)
+  await db.transaction('READ COMMITTED', async (tx) => {
     if (batch.cdrs.length > 0) {
       const insert = await tx
         .createQueryBuilder()
