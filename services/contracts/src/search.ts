@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AlertSeverity } from './alerts';
 import { MessageView } from './portal';
 
 /*
@@ -42,6 +43,20 @@ export const SearchQuery = Type.Object(
     msgtype: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 20 })),
     businessType: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'calls only' })),
     kind: Type.Optional(Type.Array(SearchKind, { maxItems: 2, description: 'default: both' })),
+    hasAlert: Type.Optional(
+      Type.Boolean({
+        description: 'true: only records with at least one alert attached; false or absent: no alert filter',
+      }),
+    ),
+    /** only records with an alert of at least this severity (implies hasAlert) */
+    alertSeverity: Type.Optional(AlertSeverity),
+    alertKind: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description: 'only records with an alert of this kind (implies hasAlert)',
+      }),
+    ),
     from: Type.Optional(
       Type.String({ format: 'date-time', description: 'inclusive lower bound of the time' }),
     ),
@@ -74,13 +89,30 @@ export const CallHitView = Type.Object({
 });
 export type CallHitView = Static<typeof CallHitView>;
 
+/** The alerts attached to a record (cz.alert.v1 naming its msgid or call id), in short. */
+export const AlertSummary = Type.Object({
+  count: Type.Integer({ minimum: 1 }),
+  /** the highest severity among them */
+  severity: AlertSeverity,
+  /** their distinct kinds, most severe first */
+  kinds: Type.Array(Type.String()),
+});
+export type AlertSummary = Static<typeof AlertSummary>;
+
 export const SearchHit = Type.Union([
   Type.Object({
     kind: Type.Literal('message'),
     time: Type.String({ format: 'date-time' }),
     message: MessageView,
+    /** null: no alert attached */
+    alerts: Type.Union([AlertSummary, Type.Null()]),
   }),
-  Type.Object({ kind: Type.Literal('call'), time: Type.String({ format: 'date-time' }), call: CallHitView }),
+  Type.Object({
+    kind: Type.Literal('call'),
+    time: Type.String({ format: 'date-time' }),
+    call: CallHitView,
+    alerts: Type.Union([AlertSummary, Type.Null()]),
+  }),
 ]);
 export type SearchHit = Static<typeof SearchHit>;
 
@@ -140,6 +172,30 @@ export const ConversationParticipant = Type.Object({
 });
 export type ConversationParticipant = Static<typeof ConversationParticipant>;
 
+/**
+ * One alert attached to a record, as the conversation view shows it: what kind, how severe, when,
+ * and the rule / lexicon category that raised it (from the alert's detail, when it has them). Never
+ * any message content.
+ */
+export const AlertTag = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  severity: AlertSeverity,
+  /** the service that raised it */
+  source: Type.String(),
+  raisedAt: Type.String({ format: 'date-time' }),
+  rule: Type.Union([Type.String(), Type.Null()]),
+  category: Type.Union([Type.String(), Type.Null()]),
+});
+export type AlertTag = Static<typeof AlertTag>;
+
+/** A message of the conversation view with the alerts attached to it (most severe first). */
+export const ConversationMessage = Type.Composite([
+  MessageView,
+  Type.Object({ alerts: Type.Array(AlertTag) }),
+]);
+export type ConversationMessage = Static<typeof ConversationMessage>;
+
 export const ConversationReply = Type.Object({
   corpId: Type.String(),
   conversationId: Type.String(),
@@ -150,7 +206,7 @@ export const ConversationReply = Type.Object({
   lastTime: Type.String({ format: 'date-time' }),
   participants: Type.Array(ConversationParticipant),
   /** oldest first */
-  items: Type.Array(MessageView),
+  items: Type.Array(ConversationMessage),
   /** the message `around` pointed at, if it is in `items` */
   focusId: Type.Union([Type.String(), Type.Null()]),
   olderCursor: Type.Union([Type.String(), Type.Null()]),

@@ -16,6 +16,7 @@ import { customerRefs, maskExternalId } from '../directory';
 import { canSeeConversation, loadAccess } from '../scope';
 import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/engine';
 import { messageView } from '../search/views';
+import { alertTags } from '../search/alerts';
 
 const MAX_PARTICIPANTS = 200;
 
@@ -140,11 +141,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const newerPage = newer.slice(0, q.cursor ? after : newerLimit);
       const rows = [...olderPage, ...newerPage];
       const items = [];
+      // alerts attached to these messages (kind, severity, rule / category; never content)
+      const alerts = await alertTags(
+        app.db,
+        app.keys,
+        rows.map((row) => row.id),
+      );
       for (const row of rows) {
         const record = JSON.parse(
           (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
         ) as ArchivedMessageV1;
-        items.push(messageView(row, record));
+        items.push({ ...messageView(row, record), alerts: alerts.get(row.id) ?? [] });
       }
       const first = rows[0];
       const last = rows[rows.length - 1];

@@ -9,6 +9,7 @@ import { callCondition, conversationCondition, loadAccess } from '../scope';
 import { DEFAULT_LIMITS, SearchEngine, type PartyConstraint, type SearchLimits } from '../search/engine';
 import { KIND_CALL, KIND_MESSAGE } from '../search/plan';
 import { hitView } from '../search/views';
+import { SEVERITY_RANK, alertSummaries } from '../search/alerts';
 
 export interface SearchRouteOptions {
   /** bounds of one request's work (tests use small ones) */
@@ -73,6 +74,13 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
       const kinds = (q.kind ?? ['message', 'call']).map((k) => (k === 'message' ? KIND_MESSAGE : KIND_CALL));
       const direction = q.sort ?? 'desc';
       const limit = q.limit ?? 20;
+      const alerts =
+        q.hasAlert === true || q.alertSeverity !== undefined || q.alertKind !== undefined
+          ? {
+              minSeverity: SEVERITY_RANK[q.alertSeverity ?? 'info'],
+              ...(q.alertKind === undefined ? {} : { kind: q.alertKind }),
+            }
+          : undefined;
 
       // the cursor is bound to everything that shapes the result, so it cannot jump between queries
       const fingerprint = createHash('sm3')
@@ -89,6 +97,7 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
             q.from ?? null,
             q.to ?? null,
             direction,
+            ...(alerts ? [alerts] : []),
           ]),
         )
         .digest('hex')
@@ -109,6 +118,7 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
           ...(q.msgtype?.length ? { msgtypes: q.msgtype } : {}),
           ...(q.conversationId ? { conversation: q.conversationId } : {}),
           ...(q.businessType ? { businessType: q.businessType } : {}),
+          ...(alerts ? { alerts } : {}),
           parties,
           scope,
         },
@@ -117,7 +127,11 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
         after,
         count: q.count ?? true,
       });
-      const items = result.items.map(hitView);
+      const summaries = await alertSummaries(
+        app.db,
+        result.items.map((i) => i.id),
+      );
+      const items = result.items.map((found) => hitView(found, summaries.get(found.id) ?? null));
 
       await appendAudit(
         app.db,
@@ -137,6 +151,9 @@ const routes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async (app, option
               kind: q.kind ?? null,
               from: q.from ?? null,
               to: q.to ?? null,
+              alerts: alerts
+                ? { hasAlert: true, severity: q.alertSeverity ?? null, kind: q.alertKind ?? null }
+                : null,
             },
             page: Boolean(after),
             count: items.length,

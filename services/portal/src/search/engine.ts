@@ -43,6 +43,8 @@ export interface SearchFilters {
   conversation?: string;
   businessType?: string;
   parties: PartyConstraint[];
+  /** only records with an alert attached: of at least this severity rank (1 info … 3 critical), of this kind */
+  alerts?: { minSeverity: number; kind?: string };
   /** REG-05: the user's data scope over `m` and `c`; left out (or null) for users who see everything */
   scope?: { message: ScopeCondition; call: ScopeCondition };
 }
@@ -342,6 +344,20 @@ export class SearchEngine {
       );
       all.push(`(${alternatives.join(' OR ')})`);
     }
+    if (filters.alerts) {
+      // primary-key look-ups keyed like the driver row: (time, id)
+      const rank = Math.floor(filters.alerts.minSeverity);
+      if (filters.alerts.kind === undefined)
+        all.push(
+          `EXISTS (SELECT 1 FROM alert_record ar WHERE ar.doc_time = d.t AND ar.doc_id = UNHEX(d.id) AND ar.max_severity >= ${rank})`,
+        );
+      else {
+        all.push(
+          `EXISTS (SELECT 1 FROM alert_target al WHERE al.doc_id = UNHEX(d.id) AND al.doc_time = d.t AND al.kind = ? AND al.severity_rank >= ${rank})`,
+        );
+        params.push(filters.alerts.kind);
+      }
+    }
     return { kinds, sql: all.join(' AND '), params, joinMessage, joinCall };
   }
 
@@ -378,6 +394,11 @@ export class SearchEngine {
       });
     if (filters.businessType)
       candidates.push({ name: 'business', ranges: [{ src: 'business', value: filters.businessType }] });
+    if (filters.alerts)
+      candidates.push({
+        name: 'alerts',
+        ranges: [{ src: 'alert', minSeverity: filters.alerts.minSeverity } as RangeSource].filter(allow),
+      });
     // the time index only drives when nothing else can: every other driver is already bounded by
     // the same time range, so it is never larger (and counting a time range reads whole rows)
     const onlyTime = candidates.length === 0 && (query?.clauses.length ?? 0) === 0;

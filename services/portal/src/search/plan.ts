@@ -30,7 +30,9 @@ export type RangeSource =
   | { src: 'agent'; value: string }
   | { src: 'callCustomer'; value: string }
   | { src: 'business'; value: string }
-  | { src: 'callTime' };
+  | { src: 'callTime' }
+  /** records with alerts attached (`alert_record`), at least this severity rank */
+  | { src: 'alert'; minSeverity: number };
 
 interface SourceTable {
   table: string;
@@ -62,6 +64,15 @@ const TABLES: Record<RangeSource['src'], SourceTable> = {
   callCustomer: call('customer_index'),
   business: call('business_type'),
   callTime: call(null),
+  alert: {
+    table: 'alert_record',
+    time: 'doc_time',
+    idOut: 'LOWER(HEX(doc_id))',
+    idCol: 'doc_id',
+    idParam: 'UNHEX(?)',
+    kindOut: 'doc_kind',
+    eq: null,
+  },
 };
 
 function msg(table: string, idCol: string, eq: string | null): SourceTable {
@@ -89,7 +100,7 @@ function call(eq: string | null): SourceTable {
 }
 
 export const kindsOf = (source: RangeSource): number[] =>
-  source.src === 'token'
+  source.src === 'token' || source.src === 'alert'
     ? [KIND_MESSAGE, KIND_CALL]
     : TABLES[source.src].table === 'call_record'
       ? [KIND_CALL]
@@ -140,7 +151,10 @@ export function rangeSql(
     const at = new Date(position.t);
     params.push(at, at, position.id);
   }
-  if (source.src === 'token' && kinds.length === 1) where.push(`doc_kind = ${kinds[0]}`);
+  if (source.src === 'alert' && source.minSeverity > 1)
+    where.push(`max_severity >= ${Math.floor(source.minSeverity)}`);
+  if ((source.src === 'token' || source.src === 'alert') && kinds.length === 1)
+    where.push(`doc_kind = ${kinds[0]}`);
   const dir = direction === 'desc' ? 'DESC' : 'ASC';
   return {
     sql:

@@ -1,4 +1,4 @@
-import type { CallHitView, MessageView, SearchHit } from '@cz/contracts';
+import type { AlertSummary, CallHitView, MessageView, SearchHit } from '@cz/contracts';
 import { maskPersonalData, wecomMediaId } from '@cz/common';
 import type { Found, FoundCall, FoundMessage, MessageDbRow } from './engine';
 import type { ArchivedMessageV1 } from '@cz/contracts';
@@ -45,11 +45,11 @@ export function callView(found: FoundCall): CallHitView {
   };
 }
 
-export function hitView(found: Found): SearchHit {
+export function hitView(found: Found, alerts: AlertSummary | null = null): SearchHit {
   const time = new Date(found.t).toISOString();
   if (found.kind === 1) {
     const m = found as FoundMessage;
-    return { kind: 'message', time, message: messageView(m.row, m.record) };
+    return { kind: 'message', time, message: messageView(m.row, m.record), alerts };
   }
-  return { kind: 'call', time, call: callView(found) };
+  return { kind: 'call', time, call: callView(found), alerts };
 }
