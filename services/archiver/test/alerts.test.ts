@@ -6,6 +6,7 @@ import { KafkaHeaders, Topics, dlqTopic, type AlertV1, type CallTranscriptV1 } f
 import {
   IndexPurposes,
   callArchiveId,
+  createMainDataSource,
   createServer,
   indexKeyFor,
   kafkaConfig,
@@ -23,6 +24,7 @@ import {
   type TestDatabase,
 } from '../../common/test/support';
 import { buildArchiver, buildIngest } from '../../common/test/apps';
+import { transcriptBackfillStep } from '../src/index/transcript-backfill';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
@@ -370,5 +372,59 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
     );
     const distinct = new Set([...indexTokens('请问贷款利率'), ...indexTokens('提前还款违约金')]);
     assert.equal(Number(all!.n), distinct.size, 'every token of both transcripts once, nothing else');
+  });
+
+  test('call transcripts stored before they were indexed are indexed by the backfill, once', async () => {
+    const corpId = uniqueCorp('albf');
+    const hasher = new TokenHasher(await indexKeyFor(keys, IndexPurposes.searchToken));
+    const res = await ingestApp.inject({
+      method: 'POST',
+      url: '/v1/calls',
+      payload: {
+        corpId,
+        callId: 'OLD-1',
+        agentId: 'agent-4',
+        customerNumber: '13600007777',
+        direction: 'inbound',
+        startTime: '2026-11-24T01:00:00Z',
+        endTime: '2026-11-24T01:03:00Z',
+        businessType: 'deposit',
+        transcript: { text: '大额存单利率' },
+      },
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    const callPk = callArchiveId(corpId, 'OLD-1');
+    const count = async () =>
+      Number(
+        (
+          await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM search_token WHERE doc_id = UNHEX(?)', [
+            callPk,
+          ])
+        )[0]!.n,
+      );
+    const expected = indexTokens('大额存单利率').length;
+    await eventually('the transcript indexed on arrival', async () =>
+      (await count()) === expected ? true : undefined,
+    );
+    // as it was before transcripts were indexed: stored, no tokens, queued by the migration
+    await db.query('DELETE FROM search_token WHERE doc_id = UNHEX(?)', [callPk]);
+    await db.query(`INSERT INTO call_transcript_backfill (call_pk, source) VALUES (?, 'call_centre')`, [
+      callPk,
+    ]);
+    const ds = createMainDataSource(db.config);
+    await ds.initialize();
+    after(() => ds.destroy());
+    while ((await transcriptBackfillStep(ds, keys, hasher, 10)) > 0);
+    assert.equal(await count(), expected);
+    const [row] = await db.query<{ doc_time: Date; doc_kind: number }>(
+      `SELECT doc_time, doc_kind FROM search_token WHERE doc_id = UNHEX(?) AND token = ${hasher.hash('存单')}`,
+      [callPk],
+    );
+    assert.equal(new Date(row!.doc_time).toISOString(), '2026-11-24T01:00:00.000Z');
+    assert.equal(Number(row!.doc_kind), 2);
+    const [queue] = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM call_transcript_backfill');
+    assert.equal(Number(queue!.n), 0, 'the queue is empty');
+    assert.equal(await transcriptBackfillStep(ds, keys, hasher, 10), 0);
+    assert.equal(await count(), expected);
   });
 });

@@ -10,6 +10,7 @@ import { SearchBackfill1795608200000 } from './1795608200000-search-backfill';
 import { AuditSealedDetail1795609000000 } from './1795609000000-audit-sealed-detail';
 import { DataScope1795609600000 } from './1795609600000-data-scope';
 import { RecordAlerts1795609700000 } from './1795609700000-record-alerts';
+import { TranscriptBackfill1795609710000 } from './1795609710000-transcript-backfill';
 
 /** Migrations of the main archive database (cz_main), in order. */
 export const mainMigrations = [
@@ -23,6 +24,7 @@ export const mainMigrations = [
   AuditSealedDetail1795609000000,
   DataScope1795609600000,
   RecordAlerts1795609700000,
+  TranscriptBackfill1795609710000,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 

@@ -3,9 +3,13 @@ import { IndexPurposes, indexKeyFor } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { TokenHasher } from '@cz/common/search';
 import { backfillStep } from '../../index/backfill';
+import { transcriptBackfillStep } from '../../index/transcript-backfill';
 import { customerRegistryHook } from '../../org/customers';
 
-/** Indexes messages archived before the search index existed, in the background after start-up. */
+/**
+ * Indexes messages archived before the search index existed, then call transcripts stored before
+ * they were indexed, in the background after start-up.
+ */
 export default fp<{ keys: KeyProvider }>(
   async (app, { keys }) => {
     let stopped = false;
@@ -25,6 +29,18 @@ export default fp<{ keys: KeyProvider }>(
         }
       }
       if (total > 0) app.log.info({ messages: total }, 'search backfill finished');
+      let transcripts = 0;
+      while (!stopped) {
+        try {
+          const done = await transcriptBackfillStep(app.db, keys, hasher);
+          if (done === 0) break;
+          transcripts += done;
+        } catch (err) {
+          app.log.error({ err }, 'transcript backfill step failed; retrying in 10 s');
+          await new Promise((resolve) => setTimeout(resolve, 10000).unref());
+        }
+      }
+      if (transcripts > 0) app.log.info({ transcripts }, 'transcript backfill finished');
     };
     app.addHook('onReady', async () => {
       running = loop();
