@@ -10,7 +10,7 @@
  * type (default 6); WORKERS concurrent batch transactions, like Kafka partitions (default 2);
  * GEN_MAX_MINUTES stops generating early (default 40); KEEP_DB=1 keeps the bench database;
  * BENCH_DB=<name> re-uses a kept database for queries only; with it, PROBE=<n> first stores n new
- * messages into it (archive rate at that size) and QUERIES=0 stops after the probe.
+ * messages into it (archive rate at that size) and QUERIES=0 skips the queries (probe and E2E only).
  *
  * What runs:
  * 1. A throwaway database cz_bench_<random> with the real migrations; an org tree of 200 units,
@@ -488,7 +488,16 @@ async function main() {
         console.log(
           `\n| probe: ${result.archived.toLocaleString()} messages stored into ${dbName} holding ${Number(count?.n).toLocaleString()} | ${(result.archived / result.archiveSeconds).toFixed(0)} msgs/s |`,
         );
-        if (process.env.QUERIES === '0') return;
+      }
+      if (process.env.QUERIES === '0') {
+        // only the probe and/or the end-to-end sample
+        if (E2E > 0) {
+          const e2e = await endToEnd(dir);
+          console.log(
+            `| end to end, ingest → Kafka → archiver (${E2E.toLocaleString()} msgs, live stack) | ${e2e.rate.toFixed(0)} msgs/s (ingest accepted ${e2e.ingestRate.toFixed(0)}/s) |`,
+          );
+        }
+        return;
       }
     } else archive = await archiveAndBaseline(ds, dbName, dir);
     const sizes = (await ds.query(
