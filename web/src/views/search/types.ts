@@ -14,6 +14,10 @@ export interface SearchFilters {
   kind: 'all' | SearchKind;
   businessType: string;
   sort: 'desc' | 'asc';
+  /** only records with an alert attached */
+  hasAlert: boolean;
+  /** with hasAlert: at least this severity ('' any) */
+  alertSeverity: '' | 'warning' | 'critical';
 }
 
 export function emptySearchFilters(): SearchFilters {
@@ -27,6 +31,8 @@ export function emptySearchFilters(): SearchFilters {
     kind: 'all',
     businessType: '',
     sort: 'desc',
+    hasAlert: false,
+    alertSeverity: '',
   };
 }
 
@@ -47,5 +53,9 @@ export function toSearchQuery(f: SearchFilters): SearchQuery {
   if (f.kind !== 'call' && f.msgtypes.length > 0) query.msgtype = [...f.msgtypes];
   const businessType = f.businessType.trim();
   if (f.kind !== 'message' && businessType) query.businessType = businessType;
+  if (f.hasAlert) {
+    query.hasAlert = true;
+    if (f.alertSeverity) query.alertSeverity = f.alertSeverity;
+  }
   return query;
 }
