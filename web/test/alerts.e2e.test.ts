@@ -18,6 +18,7 @@ import {
   assertReachable,
   BASE_URL,
   launchBrowser,
+  loginTo,
   PASSWORD,
   SCREENSHOT_DIR,
   USERNAME,
@@ -104,11 +105,7 @@ describe('alerts in the console e2e', () => {
 
     browser = await launchBrowser('cz-e2e-alerts-', 20_000);
     page = browser.page;
-    await page.goto(`${BASE_URL}/login?redirect=/search`);
-    await page.fill('input[name="username"]', USERNAME);
-    await page.fill('input[name="password"]', PASSWORD);
-    await page.click('[data-test="login-submit"]');
-    await page.waitForURL((url) => url.pathname === '/search');
+    await loginTo(page, '/search');
   });
 
   after(async () => {

@@ -78,6 +78,15 @@ export async function launchBrowser(profilePrefix: string, defaultTimeoutMs: num
   };
 }
 
+/** Logs in through the login page as the e2e user and waits until the console shows `path`. */
+export async function loginTo(page: Page, path: string): Promise<void> {
+  await page.goto(`${BASE_URL}/login?redirect=${encodeURIComponent(path)}`);
+  await page.fill('input[name="username"]', USERNAME);
+  await page.fill('input[name="password"]', PASSWORD);
+  await page.click('[data-test="login-submit"]');
+  await page.waitForURL((url) => url.pathname === path);
+}
+
 /** Every text the page holds: rendered text plus hidden nodes (tooltips, clipped cells). */
 export async function pageText(page: Page): Promise<string> {
   return page.evaluate(() => `${document.body.innerText}\n${document.body.textContent ?? ''}`);

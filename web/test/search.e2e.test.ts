@@ -18,11 +18,10 @@ import {
   assertReachable,
   BASE_URL,
   launchBrowser,
+  loginTo,
   pageText as textOf,
-  PASSWORD,
   SCREENSHOT_DIR,
   UNMASKED_MOBILE,
-  USERNAME,
   type Browser,
 } from './helpers';
 
@@ -114,11 +113,7 @@ describe('search and conversation e2e', () => {
     browser = await launchBrowser('cz-e2e-search-', 20_000);
     page = browser.page;
 
-    await page.goto(`${BASE_URL}/login?redirect=/search`);
-    await page.fill('input[name="username"]', USERNAME);
-    await page.fill('input[name="password"]', PASSWORD);
-    await page.click('[data-test="login-submit"]');
-    await page.waitForURL((url) => url.pathname === '/search');
+    await loginTo(page, '/search');
   });
 
   after(async () => {
