@@ -217,6 +217,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
               [KafkaHeaders.sourceTopic]: topic,
               [KafkaHeaders.sourcePartition]: String(batch.partition),
               [KafkaHeaders.sourceOffset]: message.offset,
+              [KafkaHeaders.sourceGroup]: groupId,
               [KafkaHeaders.error]: error.slice(0, 1000),
             },
           })),

@@ -19,6 +19,8 @@ export const KafkaHeaders = {
   sourceTopic: 'cz-dlq-source-topic',
   sourcePartition: 'cz-dlq-source-partition',
   sourceOffset: 'cz-dlq-source-offset',
+  /** the consumer group that rejected the record: every group reading a topic dead-letters alike */
+  sourceGroup: 'cz-dlq-source-group',
   error: 'cz-dlq-error',
 } as const;
 

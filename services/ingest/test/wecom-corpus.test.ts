@@ -16,6 +16,7 @@ import {
   indexKeyFor,
   keyProviderFromEnv,
   messageArchiveId,
+  wecomMediaId,
 } from '@cz/common';
 import { blindIndex, openBuffer } from '@cz/common/crypto';
 import {
@@ -138,7 +139,12 @@ describe('[REG-01] WeCom corpus: ingest → archive → portal (real stack)', ()
       // the portal masks personal numbers, also inside a forwarded chat record
       const text = want.text.replace('13912345678', '139****5678');
       assert.equal(item.text, text, `${name}: searchable text`);
-      assert.deepEqual(item.media, want.media, `${name}: media references`);
+      // each reference names its stored bytes by SM3 of the sdkfileid (GET /v1/media/{corp}/{mediaId})
+      assert.deepEqual(
+        item.media,
+        want.media.map((ref) => ({ ...ref, mediaId: wecomMediaId(ref.sdkfileid) })),
+        `${name}: media references`,
+      );
       assert.equal(item.msgtype, want.msgtype, `${name}: msgtype`);
       assert.equal(item.unknownType, want.unknownType === true, `${name}: unknownType`);
       assert.equal(item.recallOf, want.recalls ? textMsgid : null, `${name}: recallOf`);

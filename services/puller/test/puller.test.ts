@@ -123,7 +123,14 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     await alertReader.run({
       eachMessage: async ({ message }) => {
         if (!message.value) return;
-        alertsSeen.push(JSON.parse((await openBuffer(message.value, keys)).toString()) as AlertV1);
+        // other suites put unreadable records on cz.alert.v1 on purpose (their DLQ tests): skip them
+        const opened = await openBuffer(message.value, keys).catch(() => undefined);
+        if (!opened) return;
+        try {
+          alertsSeen.push(JSON.parse(opened.toString()) as AlertV1);
+        } catch {
+          // not JSON: another suite's bad record
+        }
       },
     });
   });
