@@ -35,7 +35,10 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrations: options.migrations,
     entities: options.entities ?? [],
     poolSize: options.poolSize ?? 10,
-    logging: ['error'],
+    // Failed queries reach the caller as errors, which log through pino (with its redaction).
+    // TypeORM's own console logging would print the statement and its parameters unredacted, and
+    // expected failures (FOR UPDATE NOWAIT retries, duplicate-key races) as noise.
+    logging: false,
     extra: { connectTimeout: 5000 },
   });
 }
