@@ -178,10 +178,14 @@ export class SearchEngine {
       driver: 'none',
     };
     if (filters.kinds.length === 0) return empty;
-    const rowFilter = this.rowFilter(request);
-    if (!rowFilter) return empty;
-    const driver = await this.chooseDriver(request, rowFilter.kinds);
+    const fullFilter = this.rowFilter(request);
+    if (!fullFilter) return empty;
+    const driver = await this.chooseDriver(request, fullFilter.kinds);
     if (driver.ranges.length === 0) return empty;
+    // Every row of a party's own index ranges is that party's: checking the party again would
+    // read each candidate's message row (random reads in the largest table) for nothing.
+    const drivenByParty = /^party(\d+)$/.exec(driver.name);
+    const rowFilter = drivenByParty ? this.rowFilter(request, Number(drivenByParty[1]))! : fullFilter;
 
     const needsCheck = request.query !== undefined;
     const found: Found[] = [];
@@ -259,7 +263,8 @@ export class SearchEngine {
     return u64(this.hasher.hash(token));
   }
 
-  private rowFilter(request: SearchRequest): RowFilter | undefined {
+  /** `drivenBy`: index of the party whose own ranges drive the scan (its condition holds already) */
+  private rowFilter(request: SearchRequest, drivenBy?: number): RowFilter | undefined {
     const { filters, query } = request;
     const params: unknown[] = [];
     let kinds = [...filters.kinds];
@@ -287,7 +292,8 @@ export class SearchEngine {
         conds.push('m.conversation_id = ?');
         params.push(filters.conversation);
       }
-      for (const party of filters.parties) {
+      for (const [i, party] of filters.parties.entries()) {
+        if (i === drivenBy) continue;
         const list = sqlList(party.messageParticipants);
         conds.push(
           `(m.sender IN (${list}) OR EXISTS (SELECT 1 FROM message_recipient r WHERE r.msgtime = d.t AND r.message_id = d.id AND r.recipient IN (${list})))`,
@@ -310,7 +316,8 @@ export class SearchEngine {
         conds.push('c.business_type = ?');
         params.push(filters.businessType);
       }
-      for (const party of filters.parties) {
+      for (const [i, party] of filters.parties.entries()) {
+        if (i === drivenBy) continue;
         const alternatives: string[] = [];
         if (party.callAgents.length) {
           alternatives.push(`c.agent_id IN (${sqlList(party.callAgents)})`);
