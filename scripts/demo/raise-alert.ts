@@ -12,10 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { KafkaHeaders, Topics, type AlertSeverity, type AlertV1 } from '@cz/contracts';
+import { Topics, type AlertSeverity, type AlertV1 } from '@cz/contracts';
 import { Kafka, logLevel } from 'kafkajs';
-import { createProducer, kafkaConfig, keyProviderFromEnv, sendDurably } from '@cz/common';
-import { sealBuffer } from '@cz/common/crypto';
+import { alertRecord, createProducer, kafkaConfig, keyProviderFromEnv, sendDurably } from '@cz/common';
 import { loadStackEnv } from '../../services/common/test/support';
 
 const { values } = parseArgs({
@@ -62,13 +61,7 @@ const alert: AlertV1 = {
 const producer = createProducer(new Kafka({ ...kafkaConfig('cz-demo-alert'), logLevel: logLevel.NOTHING }));
 await producer.connect();
 try {
-  await sendDurably(producer, Topics.alerts, [
-    {
-      key: alert.corpId,
-      value: await sealBuffer(Buffer.from(JSON.stringify(alert)), keys, 'audit'),
-      headers: { [KafkaHeaders.schema]: 'cz.alert.v1', [KafkaHeaders.corpId]: alert.corpId },
-    },
-  ]);
+  await sendDurably(producer, Topics.alerts, [await alertRecord(alert, keys)]);
 } finally {
   await producer.disconnect();
 }

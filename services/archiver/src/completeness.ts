@@ -13,9 +13,9 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Producer } from 'kafkajs';
-import { KafkaHeaders, Topics, type AlertV1 } from '@cz/contracts';
-import { completenessAlert, insertCompletenessAlerts, sendDurably } from '@cz/common';
-import { sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import { Topics, type AlertV1 } from '@cz/contracts';
+import { alertRecord, completenessAlert, insertCompletenessAlerts, sendDurably } from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
 import type { MessageRow } from './store';
 
 const SOURCE = 'archiver';
@@ -256,11 +256,7 @@ export async function publishAlerts(db: DataSource, producer: Producer, keys: Ke
   const records = [];
   for (const row of rows) {
     const alert = (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as AlertV1;
-    records.push({
-      key: alert.corpId,
-      value: await sealBuffer(Buffer.from(JSON.stringify(alert)), keys, 'audit'),
-      headers: { [KafkaHeaders.schema]: 'cz.alert.v1', [KafkaHeaders.corpId]: alert.corpId },
-    });
+    records.push(await alertRecord(alert, keys));
   }
   await sendDurably(producer, Topics.alerts, records);
   await db.query(

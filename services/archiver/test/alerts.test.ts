@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, Topics, dlqTopic, type AlertV1, type CallTranscriptV1 } from '@cz/contracts';
 import {
+  alertRecord,
   IndexPurposes,
   callArchiveId,
   createMainDataSource,
@@ -90,19 +91,21 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
     await db.drop();
   });
 
-  /** Sealed like the completeness outbox seals them; keyed by corp, so one corp's alerts stay in order. */
+  /** As every producer sends them (alertRecord); a Buffer is sent as the sealed value as it is. */
   const sendAlerts = async (corpId: string, values: (AlertV1 | Buffer)[]) =>
     producer.send({
       topic: Topics.alerts,
       acks: -1,
       messages: await Promise.all(
-        values.map(async (value) => ({
-          key: corpId,
-          value: Buffer.isBuffer(value)
-            ? value
-            : await sealBuffer(Buffer.from(JSON.stringify(value)), keys, 'audit'),
-          headers: { [KafkaHeaders.schema]: 'cz.alert.v1', [KafkaHeaders.corpId]: corpId },
-        })),
+        values.map(async (value) =>
+          Buffer.isBuffer(value)
+            ? {
+                key: corpId,
+                value,
+                headers: { [KafkaHeaders.schema]: 'cz.alert.v1', [KafkaHeaders.corpId]: corpId },
+              }
+            : alertRecord(value, keys),
+        ),
       ),
     });
 

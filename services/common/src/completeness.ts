@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import type { AlertSeverity, AlertV1, CompletenessAlertKind } from '@cz/contracts';
+import { KafkaHeaders, type AlertSeverity, type AlertV1, type CompletenessAlertKind } from '@cz/contracts';
+import { sealBuffer, type KeyProvider } from './crypto';
 
 export interface CompletenessAlertInput {
   corpId: string;
@@ -12,6 +13,18 @@ export interface CompletenessAlertInput {
   msgid?: string;
   /** identifiers and counts only: never message content or personal data */
   detail?: Record<string, unknown>;
+}
+
+/**
+ * The `cz.alert.v1` Kafka record of an alert: sealed like every Cunzheng record, keyed by corp so
+ * one corp's alerts stay in order. Every producer of alerts builds it here.
+ */
+export async function alertRecord(alert: AlertV1, keys: KeyProvider) {
+  return {
+    key: alert.corpId,
+    value: await sealBuffer(Buffer.from(JSON.stringify(alert)), keys, 'audit'),
+    headers: { [KafkaHeaders.schema]: 'cz.alert.v1', [KafkaHeaders.corpId]: alert.corpId },
+  };
 }
 
 export function completenessAlert(input: CompletenessAlertInput, raisedAt = Date.now()): AlertV1 {

@@ -19,6 +19,7 @@ import {
   type SearchReply,
 } from '@cz/contracts';
 import {
+  alertRecord,
   callArchiveId,
   createMainDataSource,
   createServer,
@@ -108,13 +109,7 @@ describe('search and conversation view: alerts attached, call transcripts indexe
     producer.send({
       topic: Topics.alerts,
       acks: -1,
-      messages: await Promise.all(
-        alerts.map(async (a) => ({
-          key: corpId,
-          value: await sealBuffer(Buffer.from(JSON.stringify(a)), keys, 'audit'),
-          headers: { [KafkaHeaders.schema]: 'cz.alert.v1', [KafkaHeaders.corpId]: corpId },
-        })),
-      ),
+      messages: await Promise.all(alerts.map((a) => alertRecord(a, keys))),
     });
 
   before(async () => {
