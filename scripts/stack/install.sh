@@ -31,3 +31,9 @@ cz_step "install ffmpeg"
 if ! command -v ffmpeg >/dev/null 2>&1; then
   cz_apt_install ffmpeg
 fi
+# Debian's OpenSSL 3 CLI is the independent implementation the SM2/SM3 cross-check in
+# services/common/test/crypto/sm2.test.ts signs and verifies with (that test fails without it).
+cz_step "install openssl"
+if ! command -v openssl >/dev/null 2>&1; then
+  cz_apt_install openssl
+fi
