@@ -2,14 +2,14 @@
  * The one request client of the console. Every API module goes through `request`, which
  * - adds `Authorization: Bearer <token>` when a session exists,
  * - turns any failure into an `ApiError` and shows the server's `message` as a toast,
- * - on 401 of an authenticated call clears the session and sends the user to the login page.
+ * - on 401 of an authenticated call hands over to the app's 401 handler (clear the session, go to login).
+ * The token and the 401 handler are injected at start-up (`configureClient` in main.ts), so that api/
+ * imports neither the router nor the stores (which import api/ themselves).
  */
 import type { ErrorReply } from '@cz/contracts';
 import { ElMessage } from 'element-plus/es/components/message/index.mjs';
 import 'element-plus/es/components/message/style/css';
 import { i18n } from '@/locales';
-import { router } from '@/router';
-import { useSessionStore } from '@/stores/session';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -20,6 +20,21 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** What the client needs from the app. */
+export interface ClientHooks {
+  /** the bearer token of the current session, if any */
+  token: () => string | null;
+  /** an authenticated call was answered 401: the session is gone */
+  onUnauthorized: () => void;
+}
+
+// Until main.ts configures the client: anonymous calls, nothing to do on 401.
+let hooks: ClientHooks = { token: () => null, onUnauthorized: () => undefined };
+
+export function configureClient(appHooks: ClientHooks): void {
+  hooks = appHooks;
 }
 
 type QueryScalar = string | number | boolean | null | undefined;
@@ -55,7 +70,7 @@ function requestHeaders(hasBody: boolean): Headers {
   const headers = new Headers({ Accept: 'application/json' });
   // Only with a body: Fastify rejects an empty body sent as application/json.
   if (hasBody) headers.set('Content-Type', 'application/json');
-  const { token } = useSessionStore();
+  const token = hooks.token();
   if (token) headers.set('Authorization', `Bearer ${token}`);
   return headers;
 }
@@ -82,13 +97,7 @@ async function toApiError(response: Response): Promise<ApiError> {
 // Response interceptor: what every failure does to the UI.
 function onFailure(error: ApiError, options: RequestOptions): void {
   if (!options.silent) ElMessage({ type: 'error', message: error.message, grouping: true, showClose: true });
-  if (error.status === 401 && options.redirectOn401 !== false) {
-    useSessionStore().clear();
-    const current = router.currentRoute.value;
-    if (current.name !== 'login') {
-      void router.replace({ name: 'login', query: { redirect: current.fullPath } });
-    }
-  }
+  if (error.status === 401 && options.redirectOn401 !== false) hooks.onUnauthorized();
 }
 
 /**

@@ -70,6 +70,15 @@ export function safeRedirect(target: unknown): string {
   return target;
 }
 
+/** The session ended under the user's feet (a 401): clear it and log in again, then come back here. */
+export function onSessionExpired(): void {
+  useSessionStore().clear();
+  const current = router.currentRoute.value;
+  if (current.name !== 'login') {
+    void router.replace({ name: 'login', query: { redirect: current.fullPath } });
+  }
+}
+
 // The one guard: login redirect and role check.
 router.beforeEach((to): RouteLocationRaw | boolean => {
   const session = useSessionStore();
