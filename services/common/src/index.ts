@@ -14,4 +14,4 @@ export * from './ids';
 export * from './schema/index';
 export * from './database-plugin';
 export * from './minio';
-export * from './completeness';
+export * from './alerts';

@@ -10,7 +10,7 @@ import {
 import type { KeyProvider } from '@cz/common/crypto';
 import supervisorPlugin from './plugins/app/supervisor';
 import pullerRoutes from './routes/puller';
-import type { PullerSettings } from './settings';
+import type { PullerSettings } from './config';
 
 export interface PullerOptions {
   database: DatabaseConfig;

@@ -1,7 +1,7 @@
 import { assertNationalCryptoAvailable } from '@cz/common/crypto';
 import { ServicePorts, databaseConfig, httpConfig, keyProviderFromEnv, startService } from '@cz/common';
 import app from './app';
-import { pullerSettingsFromEnv } from './settings';
+import { pullerSettingsFromEnv } from './config';
 
 assertNationalCryptoAvailable();
 await startService({

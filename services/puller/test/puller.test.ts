@@ -27,7 +27,7 @@ import archiver from '../../archiver/src/app';
 import ingest from '../../ingest/src/app';
 import { completenessTimeZone, dayIn, reconcileDay } from '../../archiver/src/completeness';
 import puller from '../src/app';
-import type { PullerSettings } from '../src/settings';
+import type { PullerSettings } from '../src/config';
 import { buildFinanceSdkDouble } from './native/build';
 import { md5Hex, rsaKeyPair, writeDoubleScript, type ChatLine, type DoubleScript } from './native/script';
 

@@ -18,7 +18,7 @@ import announcerPlugin from './plugins/app/announcer';
 import transcriberPlugin from './transcription/transcriber';
 import recordingRoutes from './routes/recordings';
 import mediaRoutes from './routes/media';
-import type { RecordingsSettings } from './settings';
+import type { RecordingsSettings } from './config';
 
 export interface RecordingsOptions {
   minio: MinioConfig;

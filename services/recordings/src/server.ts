@@ -10,7 +10,7 @@ import {
   startService,
 } from '@cz/common';
 import app from './app';
-import { settingsFromEnv } from './settings';
+import { settingsFromEnv } from './config';
 
 assertNationalCryptoAvailable();
 const settings = settingsFromEnv();

@@ -13,7 +13,7 @@ import {
 import { openBuffer, sealBuffer, type KeyProvider } from '@cz/common/crypto';
 import { eventually, type TestDatabase } from '../../common/test/support';
 import recordings from '../src/app';
-import type { RecordingsSettings } from '../src/settings';
+import type { RecordingsSettings } from '../src/config';
 
 export const TEST_BUCKET = 'cz-test-recordings';
 export const MiB = 1024 * 1024;

@@ -4,7 +4,7 @@ import type { AlertV1 } from '@cz/contracts';
 import { completenessAlert } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { ChildGoneError, SdkChild } from '../sdk/sdk-child';
-import type { PullerSettings } from '../settings';
+import type { PullerSettings } from '../config';
 import { postToIngest } from './ingest-client';
 import { UploadError, discardSink, fetchMedia, mediaRefsOf, recordingsSink } from './media';
 import {
@@ -22,7 +22,7 @@ import {
   settleQuarantine,
   type MediaJobInput,
   type QuarantinedRecord,
-} from './store';
+} from './pull-state-store';
 
 export type CorpPullerState =
   'idle' | 'starting' | 'pulling' | 'backoff' | 'stopped' | 'lease_held_elsewhere';

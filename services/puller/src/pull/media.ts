@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { wecomMediaId } from '@cz/common';
-import type { MediaJobInput } from './store';
+import type { MediaJobInput } from './pull-state-store';
 
 /**
  * Every media object a decrypted record refers to, wherever it sits: the top-level payload (image,

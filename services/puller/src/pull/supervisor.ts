@@ -4,9 +4,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { DataSource } from 'typeorm';
 import type { PullerCorpStatus } from '@cz/contracts';
 import type { KeyProvider } from '@cz/common/crypto';
-import type { PullerSettings } from '../settings';
+import type { PullerSettings } from '../config';
 import { CorpPuller } from './corp-puller';
-import { corpCounters, keyVersionsOf, listEnabledCorps, readCheckpoint } from './store';
+import { corpCounters, keyVersionsOf, listEnabledCorps, readCheckpoint } from './pull-state-store';
 
 /**
  * Runs one CorpPuller per enabled corp and picks up corps added or disabled later. Replicas share

@@ -10,7 +10,7 @@ import {
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError, badRequest, unauthorized } from '@cz/common';
-import { saveCorpKey, saveCorpSource } from '../pull/store';
+import { saveCorpKey, saveCorpSource } from '../pull/pull-state-store';
 
 const digest = (value: string) => createHash('sm3').update(value).digest();
 

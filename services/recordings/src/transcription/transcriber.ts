@@ -11,7 +11,7 @@ import {
 import { sendDurably } from '@cz/common';
 import { CryptoError, openBuffer, sealBuffer } from '@cz/common/crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { AsrSettings } from '../settings';
+import type { AsrSettings } from '../config';
 import { objectRef } from '../serve';
 import { findObjectById, type CompleteObject } from '../storage/objects';
 import { openPlaintextRange } from '../storage/range-reader';

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { KeyProvider } from '@cz/common/crypto';
 import { PullSupervisor } from '../../pull/supervisor';
-import type { PullerSettings } from '../../settings';
+import type { PullerSettings } from '../../config';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { StorageContext } from '../../storage/store-object';
-import type { RecordingsSettings } from '../../settings';
+import type { RecordingsSettings } from '../../config';
 import { probeFfmpeg } from '../../transcode';
 
 declare module 'fastify' {
