@@ -32,7 +32,7 @@ const app: FastifyPluginAsync<KeyserviceOptions> = async (fastify, options) => {
       database: async () => void (await fastify.db.query('SELECT 1')),
       // not ready while sealed: a load balancer sends key requests only to unsealed replicas
       unsealed: async () => {
-        if (fastify.keyStore.seal.sealed) throw new Error('sealed');
+        if (fastify.keyStore.sealing.sealed) throw new Error('sealed');
       },
     },
   });

@@ -10,7 +10,7 @@ import {
   UnwrapReply,
   WrappedKeyJson,
 } from '@cz/contracts';
-import type { IssuedDataKey, WrappedInput } from '../core/store';
+import type { IssuedDataKey, WrappedInput } from '../core/data-keys';
 
 const errors = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 410: ErrorReply, 503: ErrorReply };
 
@@ -43,7 +43,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: [app.requireService, noStore],
       schema: { body: DataKeyRequest, response: { 200: DataKeyReply, ...errors } },
     },
-    async (request) => toReply(await app.keyStore.dailyKey(request.principal!, request.body.dataClass)),
+    async (request) =>
+      toReply(await app.keyStore.dataKeys.dailyKey(request.principal!, request.body.dataClass)),
   );
 
   app.post(
@@ -53,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { body: DataKeyRequest, response: { 200: DataKeyReply, ...errors } },
     },
     async (request) =>
-      toReply(await app.keyStore.generateDataKey(request.principal!, request.body.dataClass)),
+      toReply(await app.keyStore.dataKeys.generateDataKey(request.principal!, request.body.dataClass)),
   );
 
   app.post(
@@ -63,7 +64,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { body: WrappedKeyJson, response: { 200: UnwrapReply, ...errors } },
     },
     async (request) => ({
-      plaintext: (await app.keyStore.unwrap(request.principal!, fromJson(request.body))).toString(
+      plaintext: (await app.keyStore.dataKeys.unwrap(request.principal!, fromJson(request.body))).toString(
         'base64url',
       ),
     }),
@@ -76,7 +77,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { body: IndexKeyRequest, response: { 200: IndexKeyReply, ...errors } },
     },
     async (request) => ({
-      key: (await app.keyStore.indexKey(request.principal!, request.body.purpose)).toString('base64url'),
+      key: (await app.keyStore.dataKeys.indexKey(request.principal!, request.body.purpose)).toString(
+        'base64url',
+      ),
     }),
   );
 
@@ -87,13 +90,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { body: RewrapBlobsRequest, response: { 200: RewrapBlobsReply, ...errors } },
     },
     async (request) => ({
-      items: (await app.keyStore.rewrapBlobs(request.principal!, request.body.items.map(fromJson))).map(
-        (item) => ({
-          kekId: item.kekId,
-          kekVersion: item.kekVersion,
-          wrapped: item.wrapped.toString('base64url'),
-        }),
-      ),
+      items: (
+        await app.keyStore.dataKeys.rewrapBlobs(request.principal!, request.body.items.map(fromJson))
+      ).map((item) => ({
+        kekId: item.kekId,
+        kekVersion: item.kekVersion,
+        wrapped: item.wrapped.toString('base64url'),
+      })),
     }),
   );
 };

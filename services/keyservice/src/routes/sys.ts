@@ -4,7 +4,7 @@ import { ErrorReply, KeyInitReply, KeyInitRequest, KeyServiceStatus, UnsealReque
 /** Initialisation (once), status and the Shamir unseal; seal needs an officer. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/sys/status', { schema: { response: { 200: KeyServiceStatus } } }, async () =>
-    app.keyStore.status(),
+    app.keyStore.sealing.status(),
   );
 
   app.post(
@@ -18,7 +18,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       // the reply holds the shares and credentials: no proxy or browser may keep a copy
       reply.header('cache-control', 'no-store');
-      return app.keyStore.init(request.body);
+      return app.keyStore.sealing.init(request.body);
     },
   );
 
@@ -30,7 +30,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: KeyServiceStatus, 400: ErrorReply, 409: ErrorReply },
       },
     },
-    async (request) => app.keyStore.unseal(request.body),
+    async (request) => app.keyStore.sealing.unseal(request.body),
   );
 
   app.post(
@@ -39,7 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: app.requireOfficer,
       schema: { response: { 200: KeyServiceStatus, 401: ErrorReply, 403: ErrorReply } },
     },
-    async (request) => app.keyStore.sealNow(request.principal!),
+    async (request) => app.keyStore.sealing.sealNow(request.principal!),
   );
 };
 

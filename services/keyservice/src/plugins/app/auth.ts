@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '@cz/common';
-import type { Principal } from '../../core/store';
+import type { Principal } from '../../core/principal';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,7 +33,7 @@ export default fp(
       if (Date.now() - (lastAudit.get(key) ?? 0) < AUDIT_EVERY_MS) return;
       if (lastAudit.size > 1000) lastAudit.clear();
       lastAudit.set(key, Date.now());
-      await app.keyStore.auditAuthFailure('authenticate', code, {
+      await app.keyStore.audit.authFailure('authenticate', code, {
         ip: request.ip,
         route: request.routeOptions.url ?? request.url,
       });
@@ -49,7 +49,7 @@ export default fp(
           'a key-service credential is required (Authorization: Bearer …)',
         );
       }
-      const principal = await app.keyStore.authenticate(match[1]);
+      const principal = await app.keyStore.credentials.authenticate(match[1]);
       if (!principal) {
         await auditFailure(request, 'unauthorized');
         throw new AppError(401, 'unauthorized', 'unknown or revoked key-service credential');

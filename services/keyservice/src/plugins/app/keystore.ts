@@ -1,23 +1,23 @@
 import fp from 'fastify-plugin';
 import type { KeyServiceSettings } from '../../config';
-import { KeyStore } from '../../core/store';
+import { KeyService } from '../../core/key-service';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    keyStore: KeyStore;
+    keyStore: KeyService;
   }
 }
 
 /**
- * The key store over `app.db`, plus the timer that performs due automatic rotations. On close the
- * rewrap job stops and the root key and KEKs are overwritten in memory.
+ * The key service's parts over `app.db`, plus the timer that performs due automatic rotations. On
+ * close the rewrap job stops and the root key and KEKs are overwritten in memory.
  */
 export default fp<{ settings: KeyServiceSettings }>(
   async (app, { settings }) => {
-    const store = new KeyStore(app.db, settings);
-    app.decorate('keyStore', store);
+    const keys = new KeyService(app.db, settings);
+    app.decorate('keyStore', keys);
     const timer = setInterval(() => {
-      store.autoRotate().then(
+      keys.autoRotate().then(
         (rotated) => {
           if (rotated.length > 0) app.log.info({ rotated }, 'automatic rotation');
         },
@@ -27,7 +27,7 @@ export default fp<{ settings: KeyServiceSettings }>(
     timer.unref();
     app.addHook('onClose', async () => {
       clearInterval(timer);
-      await store.close();
+      await keys.close();
     });
   },
   { name: 'cz-keystore', dependencies: ['cz-database'] },
