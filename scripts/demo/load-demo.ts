@@ -5,12 +5,14 @@
  * Besides text, a realistic mix of the other WeCom message types: customers' consent (agree, a few
  * disagree), product brochures (file), links to risk disclosures, screenshots (image), voice notes,
  * forwarded chat records, locations, cards, and now and then a risky line the employee recalls.
+ * And a few recorded customer calls: their CDRs through ingest with the call centre's transcript,
+ * their audio (synthesised here) through the recordings service, as the call centre sends them.
  * Deterministic: the same run produces the same msgids and content, so re-running it archives
  * nothing twice (and raises no msgid conflicts).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import type { IngestBatchReply } from '@cz/contracts';
+import type { CallAccepted, CallDetailRecord, ErrorReply, IngestBatchReply } from '@cz/contracts';
 import { wecomMediaId } from '@cz/common';
 import { DEMO_CORP, demoEmployees as employees, surnames } from './people';
 
@@ -458,10 +460,227 @@ for (const media of mediaUploads) {
   }
   uploaded += 1;
 }
+// ---------------------------------------------------------------------------------------------
+// Recorded calls: a handful of outbound and inbound calls of the demo employees with the demo
+// customers, each with the call centre's transcript in its CDR (the path a call centre with its
+// own ASR takes; the recordings service's ASR hook is for the others) and a recording. Built
+// without any PRNG, so neither the chats above nor the calls change when the other does.
+
+interface CallLine {
+  agent: boolean;
+  text: string;
+}
+const callScripts: { businessType: string; lines: (ctx: Record<string, string>) => CallLine[] }[] = [
+  {
+    businessType: '理财',
+    lines: (ctx) => [
+      {
+        agent: true,
+        text: fill('您好，我是{branch}的客户经理{emp}，本次通话将被录音。请问是{cust}吗？', ctx),
+      },
+      { agent: false, text: '是的，你说。' },
+      {
+        agent: true,
+        text: fill(
+          '您的稳健理财30天下周到期，想跟您确认一下到期后的安排。这款产品属于中低风险，过往业绩不代表未来表现。',
+          ctx,
+        ),
+      },
+      { agent: false, text: '到期以后我想先放活期，再看看。' },
+      { agent: true, text: '好的，到期资金会自动回到您的账户，有问题随时联系我。' },
+    ],
+  },
+  {
+    businessType: '基金',
+    lines: (ctx) => [
+      { agent: false, text: fill('喂，{emp}经理吗？我想问一下成长混合基金最近怎么样。', ctx) },
+      {
+        agent: true,
+        text: fill('{cust}您好，本次通话将被录音。这只基金近期有波动，购买前需要先做风险测评。', ctx),
+      },
+      { agent: false, text: '那我明天去网点做一下测评。' },
+      { agent: true, text: '好的，明天上午我在网点等您，产品说明书我先发您看一下。' },
+    ],
+  },
+  {
+    businessType: '保险',
+    lines: (ctx) => [
+      { agent: true, text: fill('{cust}您好，我是{branch}的{emp}，本次通话将被录音。', ctx) },
+      { agent: true, text: '上次您问的安心养老年金险，条款我整理好了，犹豫期是十五天。' },
+      { agent: false, text: '每年要交多少钱？' },
+      { agent: true, text: '要看您选的缴费年限，我把测算表发到您的企业微信上。' },
+      { agent: false, text: '好的，谢谢。' },
+    ],
+  },
+  {
+    businessType: '理财',
+    lines: (ctx) => [
+      { agent: true, text: fill('{cust}您好，我是{branch}理财经理{emp}，这个电话会录音。', ctx) },
+      { agent: false, text: '最近有什么收益高一点的产品吗？' },
+      // the risky call: a promise of guaranteed returns, for the compliance features to find
+      { agent: true, text: fill('这个成长混合基金保本保息，放心买，年化5个点没问题。', ctx) },
+      { agent: false, text: '真的没有风险吗？' },
+      { agent: true, text: '您放心，我们很多客户都买了，下午我把合同模板发给您。' },
+    ],
+  },
+  {
+    businessType: '存款',
+    lines: (ctx) => [
+      { agent: false, text: fill('你好，我想问一下鑫享定期存款的利率。', ctx) },
+      {
+        agent: true,
+        text: fill('{cust}您好，本次通话将被录音。目前三个月期的挂牌利率在网点和手机银行都能查到。', ctx),
+      },
+      { agent: false, text: '可以线上办理吗？' },
+      { agent: true, text: '可以的，手机银行线上开户指南我稍后发给您。' },
+    ],
+  },
+  {
+    businessType: '信用卡',
+    lines: (ctx) => [
+      { agent: true, text: fill('{cust}您好，我是{branch}的{emp}，本次通话将被录音。', ctx) },
+      { agent: true, text: '您申请的信用卡已经审批通过，卡片会在五个工作日内寄出。' },
+      { agent: false, text: '好的，收到以后怎么激活？' },
+      { agent: true, text: '在手机银行或者拨打卡片背面的客服电话都可以激活。' },
+    ],
+  },
+];
+const CALLS = 8;
+/** One syllable per character, pauses between turns: about how long the transcript takes to say. */
+const SYLLABLE_SECONDS = 0.2;
+const TURN_PAUSE_SECONDS = 0.6;
+const SAMPLE_RATE = 8000;
+
+/**
+ * A mono 16-bit 8 kHz PCM WAV, the call centre's usual recording format: a voiced buzz per
+ * character, lower for the employee than for the customer, with a pitch contour like the four
+ * Mandarin tones, and silence between turns. Not speech, but clearly two voices taking turns.
+ */
+function callAudio(lines: CallLine[]): Buffer {
+  const samples: number[] = [];
+  const syllable = Math.round(SYLLABLE_SECONDS * SAMPLE_RATE);
+  for (const line of lines) {
+    const base = line.agent ? 140 : 220;
+    for (const char of line.text) {
+      const code = char.codePointAt(0) ?? 0;
+      const isPunctuation = /[\p{P}\s]/u.test(char);
+      const tone = code % 4; // 0 flat, 1 rising, 2 dipping, 3 falling
+      let phase = 0;
+      for (let n = 0; n < syllable; n++) {
+        const x = n / syllable;
+        const contour = [1, 0.85 + 0.3 * x, 1 - 0.6 * x * (1 - x) * 2, 1.2 - 0.4 * x][tone]!;
+        phase += (2 * Math.PI * base * contour) / SAMPLE_RATE;
+        const envelope = isPunctuation ? 0 : Math.sin(Math.PI * x) ** 2;
+        const voiced = Math.sin(phase) + 0.5 * Math.sin(2 * phase) + 0.25 * Math.sin(3 * phase);
+        samples.push(Math.round(9000 * envelope * voiced));
+      }
+    }
+    for (let n = 0; n < TURN_PAUSE_SECONDS * SAMPLE_RATE; n++) samples.push(0);
+  }
+  const pcm = Buffer.alloc(samples.length * 2);
+  samples.forEach((sample, i) => pcm.writeInt16LE(sample, i * 2));
+  const head = Buffer.alloc(44);
+  head.write('RIFF', 0, 'latin1');
+  head.writeUInt32LE(36 + pcm.length, 4);
+  head.write('WAVEfmt ', 8, 'latin1');
+  head.writeUInt32LE(16, 16); // fmt chunk size
+  head.writeUInt16LE(1, 20); // PCM
+  head.writeUInt16LE(1, 22); // mono
+  head.writeUInt32LE(SAMPLE_RATE, 24);
+  head.writeUInt32LE(SAMPLE_RATE * 2, 28); // byte rate
+  head.writeUInt16LE(2, 32); // block align
+  head.writeUInt16LE(16, 34); // bits per sample
+  head.write('data', 36, 'latin1');
+  head.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([head, pcm]);
+}
+
+interface DemoCall {
+  cdr: CallDetailRecord;
+  audio: Buffer;
+}
+function buildCalls(): DemoCall[] {
+  return Array.from({ length: CALLS }, (_, i) => {
+    const emp = employees[(i * 7) % employees.length]!; // every branch, different managers
+    const cust = customers[(i * 37 + 11) % customers.length]!;
+    const script = callScripts[i % callScripts.length]!;
+    const ctx = { branch: emp.branch, emp: emp.name, cust: cust.name };
+    const lines = script.lines(ctx);
+    const audio = callAudio(lines);
+    const seconds = Math.ceil((audio.length - 44) / 2 / SAMPLE_RATE);
+    // 2026-11-02 onwards, one call a day between 10:00 and 16:00 Beijing time
+    const start = Date.UTC(2026, 10, 2 + i, 2 + ((i * 5) % 7), (i * 13) % 60);
+    const cdr: CallDetailRecord = {
+      corpId: CORP_ID,
+      callId: `DEMO-CALL-${String(i + 1).padStart(3, '0')}`,
+      agentId: emp.userid,
+      customerNumber: cust.phone,
+      direction: lines[0]!.agent ? 'outbound' : 'inbound',
+      startTime: new Date(start).toISOString(),
+      endTime: new Date(start + seconds * 1000).toISOString(),
+      businessType: script.businessType,
+      transcript: {
+        text: lines.map((line) => `${line.agent ? '坐席' : '客户'}：${line.text}`).join('\n'),
+        language: 'zh-CN',
+      },
+    };
+    return { cdr, audio };
+  });
+}
+
+const CALL_ARCHIVE_TIMEOUT_MS = 120_000;
+
+/**
+ * Stores a call's recording once its CDR is archived (the recordings service answers 409
+ * `call_not_archived` until then). A recording already stored by an earlier run is left alone:
+ * archived recordings never change. Returns whether this run stored it.
+ */
+async function uploadRecording(call: DemoCall): Promise<boolean> {
+  const deadline = Date.now() + CALL_ARCHIVE_TIMEOUT_MS;
+  const url = `${RECORDINGS_URL}/v1/recordings/${call.cdr.callId}?corpId=${encodeURIComponent(CORP_ID)}`;
+  for (;;) {
+    const res = await fetch(url, {
+      method: 'PUT',
+      headers: {
+        'content-type': 'audio/wav',
+        ...(writeToken ? { authorization: `Bearer ${writeToken}` } : {}),
+      },
+      body: call.audio,
+    });
+    if (res.status === 201) return true;
+    const reply = (await res.json().catch(() => ({}))) as Partial<ErrorReply>;
+    if (res.status === 409 && reply.code === 'recording_exists') return false;
+    if (res.status === 409 && reply.code === 'call_not_archived' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
+    console.error(
+      `demo recording of ${call.cdr.callId} failed: HTTP ${res.status} ${JSON.stringify(reply).slice(0, 300)}`,
+    );
+    process.exit(1);
+  }
+}
+
+const calls = buildCalls();
+for (const { cdr } of calls) {
+  const res = await fetch(`${INGEST_URL}/v1/calls`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(cdr),
+  });
+  const body = (await res.json()) as CallAccepted | ErrorReply;
+  if (res.status !== 202) {
+    console.error(`demo call ${cdr.callId} failed: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+    process.exit(1);
+  }
+}
+let recordingsStored = 0;
+for (const call of calls) if (await uploadRecording(call)) recordingsStored += 1;
 const byType = new Map<string, number>();
 for (const m of messages) byType.set(String(m.msgtype), (byType.get(String(m.msgtype)) ?? 0) + 1);
 console.log(
   `demo data: ${CONVERSATIONS} conversations, ${accepted} messages accepted by ingest (corp ${CORP_ID}): ` +
     [...byType].map(([type, n]) => `${type} ${n}`).join(', ') +
-    `; ${uploaded} attachments stored`,
+    `; ${uploaded} attachments stored; ${calls.length} calls with transcripts accepted, ` +
+    `${recordingsStored} recordings stored (${calls.length - recordingsStored} already were)`,
 );
