@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
   databasePlugin,
-  envInt,
   errorHandlerPlugin,
   healthPlugin,
   mainDataSourceOptions,
@@ -9,50 +8,50 @@ import {
   type KafkaConfig,
 } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
-import archiveConsumer from './plugins/app/archive-consumer';
+import { DEFAULT_GROUP_ID, completenessDefaults, type CompletenessSettings } from './config';
+import kafkaPlugin from './plugins/external/kafka';
 import partitionMaintenance from './plugins/app/partition-maintenance';
 import searchBackfill from './plugins/app/search-backfill';
-import completeness from './plugins/app/completeness';
+import completenessSweep from './plugins/app/completeness-sweep';
+import chatConsumer from './plugins/consumers/chat-consumer';
+import callConsumer from './plugins/consumers/call-consumer';
+import eventConsumer from './plugins/consumers/event-consumer';
+import alertConsumer from './plugins/consumers/alert-consumer';
+import { consumersJoined } from './plugins/consumers/topic-consumer';
 import completenessRoutes from './routes/completeness';
-import callConsumer from './calls/consumer';
-import eventConsumer from './events/consumer';
-import alertConsumer from './alerts/consumer';
-import { completenessTimeZone } from './completeness';
 import statsRoutes from './routes/stats';
-import { consumersJoined } from './consume';
 
 export interface ArchiverOptions {
   database: DatabaseConfig;
   kafka: KafkaConfig;
   keys: KeyProvider;
+  /** consumer group of the chat topic (default cz-archiver); the other topics add a suffix */
   groupId?: string;
-  /** completeness tracking; defaults from CZ_COMPLETENESS_* */
-  completeness?: { gapGraceMs?: number; sweepIntervalMs?: number };
+  /** completeness tracking; server.ts passes the environment's (config.ts), defaults otherwise */
+  completeness?: Partial<CompletenessSettings>;
 }
 
 /** Archiver: Kafka → MariaDB, sealed bytes only. */
 const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
+  const { keys } = options;
+  const groupId = options.groupId ?? DEFAULT_GROUP_ID;
+  const given = options.completeness ?? {};
+  const completeness: CompletenessSettings = {
+    timeZone: given.timeZone ?? completenessDefaults.timeZone,
+    gapGraceMs: given.gapGraceMs ?? completenessDefaults.gapGraceMs,
+    sweepIntervalMs: given.sweepIntervalMs ?? completenessDefaults.sweepIntervalMs,
+    reconcileIntervalMs: given.reconcileIntervalMs ?? completenessDefaults.reconcileIntervalMs,
+  };
   await fastify.register(errorHandlerPlugin);
   await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
+  await fastify.register(kafkaPlugin, { kafka: options.kafka });
   await fastify.register(partitionMaintenance);
-  await fastify.register(searchBackfill, { keys: options.keys });
-  await fastify.register(archiveConsumer, {
-    kafka: options.kafka,
-    keys: options.keys,
-    groupId: options.groupId ?? 'cz-archiver',
-  });
-  const groupId = options.groupId ?? 'cz-archiver';
-  await fastify.register(callConsumer, { kafka: options.kafka, keys: options.keys, groupId });
-  await fastify.register(eventConsumer, { kafka: options.kafka, keys: options.keys, groupId });
-  await fastify.register(alertConsumer, { kafka: options.kafka, keys: options.keys, groupId });
-  await fastify.register(completeness, {
-    kafka: options.kafka,
-    keys: options.keys,
-    timeZone: completenessTimeZone(),
-    gapGraceMs: options.completeness?.gapGraceMs ?? envInt('CZ_COMPLETENESS_GAP_GRACE_MS', 120000),
-    sweepIntervalMs: options.completeness?.sweepIntervalMs ?? envInt('CZ_COMPLETENESS_SWEEP_MS', 5000),
-    reconcileIntervalMs: 3600000,
-  });
+  await fastify.register(searchBackfill, { keys });
+  await fastify.register(chatConsumer, { keys, groupId, timeZone: completeness.timeZone });
+  await fastify.register(callConsumer, { keys, groupId });
+  await fastify.register(eventConsumer, { keys, groupId });
+  await fastify.register(alertConsumer, { keys, groupId });
+  await fastify.register(completenessSweep, { keys, ...completeness });
   await fastify.register(healthPlugin, {
     service: 'archiver',
     checks: {

@@ -1,22 +1,13 @@
 import { assertNationalCryptoAvailable } from '@cz/common/crypto';
-import {
-  ServicePorts,
-  databaseConfig,
-  httpConfig,
-  kafkaConfig,
-  keyProviderFromEnv,
-  startService,
-} from '@cz/common';
+import { ServicePorts, httpConfig, keyProviderFromEnv, startService } from '@cz/common';
 import app from './app';
+import { archiverConfig } from './config';
 
 assertNationalCryptoAvailable();
 await startService({
   service: 'archiver',
   http: httpConfig('archiver', ServicePorts.archiver),
   plugin: app,
-  pluginOptions: {
-    database: databaseConfig(),
-    kafka: kafkaConfig('cz-archiver'),
-    keys: keyProviderFromEnv(),
-  },
+  // the environment is read here, once; the app gets plain settings
+  pluginOptions: { ...archiverConfig(), keys: keyProviderFromEnv() },
 });

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import type { MessageRow } from '../store';
-import { toSqlTime, type ArchiveHook } from '../batch/archive-batch';
+import type { ArchiveHook, MessageRow } from '../rows';
+import { toSqlTime } from '../sql';
 
 /*
  * Conversations and their participants, normalised out of the messages: a conversation is

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { externalUserIndex } from '@cz/common';
 import { parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
-import type { MessageRow } from '../store';
-import type { ArchiveHook } from '../batch/archive-batch';
+import type { ArchiveHook, MessageRow } from '../rows';
 import { partyOf } from './conversations';
 
 /*

@@ -1,7 +1,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CorpId, ErrorReply } from '@cz/contracts';
 import { badRequest } from '@cz/common';
-import { dayIn, reconcileDay } from '../completeness';
+import { dayIn } from '../completeness/calendar-day';
+import { reconcileDay } from '../completeness/reconciliation';
 
 const Gap = Type.Object({
   fromSeq: Type.Integer(),

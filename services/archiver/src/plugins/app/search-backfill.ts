@@ -2,8 +2,8 @@ import fp from 'fastify-plugin';
 import { IndexPurposes, indexKeyFor } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { TokenHasher } from '@cz/common/search';
-import { backfillStep } from '../../index/backfill';
-import { transcriptBackfillStep } from '../../index/transcript-backfill';
+import { backfillStep } from '../../search/message-backfill';
+import { transcriptBackfillStep } from '../../search/transcript-backfill';
 import { customerRegistryHook } from '../../org/customers';
 
 /**

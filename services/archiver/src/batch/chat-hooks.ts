@@ -2,11 +2,11 @@ import type { DataSource } from 'typeorm';
 import { IndexPurposes, indexKeyFor } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { TokenHasher } from '@cz/common/search';
-import { searchIndexHook } from '../index/search-index';
-import { alertLinkHook } from '../alerts/store';
+import type { ArchiveHook } from '../rows';
+import { searchIndexHook } from '../search/search-index';
+import { alertLinkHook } from '../alerts/alert-links';
 import { conversationHook } from '../org/conversations';
 import { customerRegistryHook } from '../org/customers';
-import type { ArchiveHook } from './archive-batch';
 
 /**
  * What every archived chat batch does besides storing the messages, in its transaction: register

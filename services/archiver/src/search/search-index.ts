@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { SearchDocKinds, indexTokens, type SearchDocKind, type TokenHasher } from '@cz/common/search';
-import { hex32, toSqlTime, type ArchiveHook } from '../batch/archive-batch';
+import type { ArchiveHook } from '../rows';
+import { hex32, toSqlTime } from '../sql';
 
 /*
  * The keyword index: one `search_token` row per (token, document), token = HMAC-SM3(search key,

@@ -5,9 +5,9 @@ import { ArchivedCallV1, CallRecordingAttachedV1, CallTranscriptV1, type CallEve
 import type { PoisonRecord } from '@cz/common';
 import { parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
 import { SearchDocKinds, type TokenHasher } from '@cz/common/search';
-import { writeSearchTokens } from '../index/search-index';
-import { linkArchivedRecords } from '../alerts/store';
-import { contractViolation, isPoison, openRecord } from './open-record';
+import { writeSearchTokens } from '../search/search-index';
+import { linkArchivedRecords } from '../alerts/alert-links';
+import { contractViolation, decodeRecords, type OpenedRecord, type Reading } from '../records/open-record';
 
 const checks = {
   cdr: TypeCompiler.Compile(ArchivedCallV1),
@@ -30,34 +30,45 @@ export interface DecodedCallBatch {
   poison: PoisonRecord[];
 }
 
+/** A cz.call.v1 value checked against the contract of its kind. */
+function readCallEvent(value: unknown): Reading<CallEventV1> {
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  let violation: string | undefined;
+  if (kind === 'cdr') violation = contractViolation(checks.cdr, value, 'cz.call.v1/cdr');
+  else if (kind === 'recording')
+    violation = contractViolation(checks.recording, value, 'cz.call.v1/recording');
+  else if (kind === 'transcript')
+    violation = contractViolation(checks.transcript, value, 'cz.call.v1/transcript');
+  else violation = `contract cz.call.v1 violated at /kind: unknown kind ${JSON.stringify(kind ?? null)}`;
+  return violation ? { error: violation } : { value: value as CallEventV1 };
+}
+
+const decoded = <T extends CallEventV1>({
+  message,
+  value,
+  sealed,
+  kekId,
+  kekVersion,
+}: OpenedRecord<T>): Decoded<T> => ({
+  message,
+  event: value,
+  sealed,
+  kekId,
+  kekVersion,
+});
+
 /** Opens each `cz.call.v1` record and sorts it by kind; unreadable or off-contract records are poison. */
 export async function decodeCallBatch(
   messages: KafkaMessage[],
   keys: KeyProvider,
 ): Promise<DecodedCallBatch> {
-  const batch: DecodedCallBatch = { cdrs: [], recordings: [], transcripts: [], poison: [] };
-  for (const message of messages) {
-    const opened = await openRecord(message, keys);
-    if (isPoison(opened)) {
-      batch.poison.push(opened);
-      continue;
-    }
-    const kind = (opened.value as { kind?: unknown } | null)?.kind;
-    const base = { message, sealed: message.value!, kekId: opened.kekId, kekVersion: opened.kekVersion };
-    let violation: string | undefined;
-    if (kind === 'cdr') {
-      violation = contractViolation(checks.cdr, opened.value, 'cz.call.v1/cdr');
-      if (!violation) batch.cdrs.push({ ...base, event: opened.value as ArchivedCallV1 });
-    } else if (kind === 'recording') {
-      violation = contractViolation(checks.recording, opened.value, 'cz.call.v1/recording');
-      if (!violation) batch.recordings.push({ ...base, event: opened.value as CallRecordingAttachedV1 });
-    } else if (kind === 'transcript') {
-      violation = contractViolation(checks.transcript, opened.value, 'cz.call.v1/transcript');
-      if (!violation) batch.transcripts.push({ ...base, event: opened.value as CallTranscriptV1 });
-    } else {
-      violation = `contract cz.call.v1 violated at /kind: unknown kind ${JSON.stringify(kind ?? null)}`;
-    }
-    if (violation) batch.poison.push({ message, error: violation });
+  const { records, poison } = await decodeRecords(messages, keys, readCallEvent);
+  const batch: DecodedCallBatch = { cdrs: [], recordings: [], transcripts: [], poison };
+  for (const record of records) {
+    const { value: event } = record;
+    if (event.kind === 'cdr') batch.cdrs.push(decoded({ ...record, value: event }));
+    else if (event.kind === 'recording') batch.recordings.push(decoded({ ...record, value: event }));
+    else batch.transcripts.push(decoded({ ...record, value: event }));
   }
   return batch;
 }
@@ -227,7 +238,7 @@ export async function storeCallBatch(
     asrTranscripts.push({ decoded, sealed });
   }
 
-  // READ COMMITTED: no gap locks, so alerts naming these calls never wait for this batch (alerts/store.ts)
+  // READ COMMITTED: no gap locks, so alerts naming these calls never wait for this batch (alerts/alert-store.ts)
   await db.transaction('READ COMMITTED', async (tx) => {
     if (batch.cdrs.length > 0) {
       const insert = await tx

@@ -2,15 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 import { IndexPurposes, indexKeyFor, messageArchiveId } from '@cz/common';
 import { blindIndex, parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
-import type { MessageRow } from './store';
-
-/** A consent decision ready to store: the external userid only sealed and as a blind index. */
-export interface ConsentRow {
-  subjectIndex: string;
-  subjectSealed: Buffer;
-  kekId: string;
-  kekVersion: number;
-}
+import type { ConsentRow, MessageRow } from '../rows';
 
 /** Scope of a WeCom agree / disagree: consent to having the conversation archived. */
 export const WECOM_ARCHIVE_SCOPE = 'wecom-archive';
@@ -33,6 +25,13 @@ export async function prepareConsent(
     kekId: header.kekId,
     kekVersion: header.kekVersion,
   };
+}
+
+/** Prepares the consent of every agree / disagree row (see prepareConsent), in place. */
+export async function prepareConsents(rows: MessageRow[], keys: KeyProvider): Promise<void> {
+  for (const row of rows) {
+    if (row.message.consent) row.consent = await prepareConsent(row.message, keys);
+  }
 }
 
 export interface ContentConflictObserver {

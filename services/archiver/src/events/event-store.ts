@@ -4,17 +4,9 @@ import type { DataSource } from 'typeorm';
 import { ArchivedBehaviourEventV1 } from '@cz/contracts';
 import type { PoisonRecord } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
-import { contractViolation, isPoison, openRecord } from '../calls/open-record';
+import { conformingTo, decodeRecords } from '../records/open-record';
 
-const checkEvent = TypeCompiler.Compile(ArchivedBehaviourEventV1);
-
-interface DecodedEvent {
-  message: KafkaMessage;
-  event: ArchivedBehaviourEventV1;
-  sealed: Buffer;
-  kekId: string;
-  kekVersion: number;
-}
+const readEvent = conformingTo(TypeCompiler.Compile(ArchivedBehaviourEventV1), 'cz.event.v1');
 
 export interface EventBatchResult {
   stored: number;
@@ -23,31 +15,6 @@ export interface EventBatchResult {
 }
 
 const INSERT_CHUNK = 500;
-
-async function decodeEvents(messages: KafkaMessage[], keys: KeyProvider) {
-  const rows: DecodedEvent[] = [];
-  const poison: PoisonRecord[] = [];
-  for (const message of messages) {
-    const opened = await openRecord(message, keys);
-    if (isPoison(opened)) {
-      poison.push(opened);
-      continue;
-    }
-    const violation = contractViolation(checkEvent, opened.value, 'cz.event.v1');
-    if (violation) {
-      poison.push({ message, error: violation });
-      continue;
-    }
-    rows.push({
-      message,
-      event: opened.value as ArchivedBehaviourEventV1,
-      sealed: message.value!,
-      kekId: opened.kekId,
-      kekVersion: opened.kekVersion,
-    });
-  }
-  return { rows, poison };
-}
 
 /**
  * Archives one batch of `cz.event.v1` in one transaction: the sealed record as it travelled, plus
@@ -59,7 +26,7 @@ export async function archiveEventBatch(
   keys: KeyProvider,
   messages: KafkaMessage[],
 ): Promise<EventBatchResult> {
-  const { rows, poison } = await decodeEvents(messages, keys);
+  const { records: rows, poison } = await decodeRecords(messages, keys, readEvent);
   const result: EventBatchResult = { stored: 0, duplicates: 0, poison };
   if (rows.length === 0) return result;
   let conflicts = 0;
@@ -87,7 +54,7 @@ export async function archiveEventBatch(
           'sealed_record',
         ])
         .values(
-          chunk.map(({ event: e, sealed, kekId, kekVersion }) => ({
+          chunk.map(({ value: e, sealed, kekId, kekVersion }) => ({
             id: e.id,
             corp_id: e.corpId,
             event_id: e.event.eventId,
@@ -107,13 +74,13 @@ export async function archiveEventBatch(
         .execute();
       result.stored += (insert.raw as { affectedRows?: number }).affectedRows ?? 0;
     }
-    const ids = [...new Set(rows.map((r) => r.event.id))];
+    const ids = [...new Set(rows.map((r) => r.value.id))];
     const archived: { id: string; content_mac: string }[] = await tx.query(
       `SELECT id, content_mac FROM behaviour_event WHERE id IN (${ids.map(() => '?').join(',')})`,
       ids,
     );
     const macOf = new Map(archived.map((row) => [row.id, row.content_mac]));
-    for (const { message, event } of rows) {
+    for (const { message, value: event } of rows) {
       if (macOf.get(event.id) === event.contentMac) continue;
       conflicts += 1;
       poison.push({

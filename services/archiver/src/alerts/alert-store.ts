@@ -6,8 +6,9 @@ import { AlertV1, type AlertSeverity } from '@cz/contracts';
 import { callArchiveId, messageArchiveId, type PoisonRecord } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import { SearchDocKinds, type SearchDocKind } from '@cz/common/search';
-import { contractViolation, isPoison, openRecord } from '../calls/open-record';
-import { hex32, type ArchiveHook } from '../batch/archive-batch';
+import { hex32, hexIds, inChunks } from '../sql';
+import { contractViolation, decodeRecords, type Reading } from '../records/open-record';
+import { addToRecords, type LinkedTarget } from './alert-links';
 
 /*
  * Alerts attached to archived records (tables in migration RecordAlerts1795609700000).
@@ -50,47 +51,36 @@ export interface DecodedAlert {
 /** Column widths the contract leaves open; a longer value cannot be stored and is refused. */
 const MAX_CORP = 64;
 
+/** A cz.alert.v1 value checked against the contract and the columns, with the records it names. */
+function readAlert(value: unknown): Reading<{ alert: AlertV1; targets: AlertTargetRef[] }> {
+  const violation = contractViolation(checkAlert, value, 'cz.alert.v1');
+  if (violation) return { error: violation };
+  const alert = value as AlertV1;
+  if (alert.corpId.length === 0 || alert.corpId.length > MAX_CORP) {
+    return { error: `contract cz.alert.v1 violated at /corpId: length must be 1 to ${MAX_CORP}` };
+  }
+  const targets: AlertTargetRef[] = [];
+  if (alert.msgid !== undefined)
+    targets.push({ id: messageArchiveId(alert.corpId, alert.msgid), kind: SearchDocKinds.message });
+  // a call is the search's record kind 2 (its transcript is what the keyword index holds)
+  if (alert.callId !== undefined)
+    targets.push({ id: callArchiveId(alert.corpId, alert.callId), kind: SearchDocKinds.callTranscript });
+  return { value: { alert, targets } };
+}
+
 /** Opens each `cz.alert.v1` record and checks it; unreadable or off-contract records are poison. */
 export async function decodeAlerts(
   messages: KafkaMessage[],
   keys: KeyProvider,
 ): Promise<{ alerts: DecodedAlert[]; poison: PoisonRecord[] }> {
-  const alerts: DecodedAlert[] = [];
-  const poison: PoisonRecord[] = [];
-  for (const message of messages) {
-    const opened = await openRecord(message, keys);
-    if (isPoison(opened)) {
-      poison.push(opened);
-      continue;
-    }
-    const violation = contractViolation(checkAlert, opened.value, 'cz.alert.v1');
-    if (violation) {
-      poison.push({ message, error: violation });
-      continue;
-    }
-    const alert = opened.value as AlertV1;
-    if (alert.corpId.length === 0 || alert.corpId.length > MAX_CORP) {
-      poison.push({
-        message,
-        error: `contract cz.alert.v1 violated at /corpId: length must be 1 to ${MAX_CORP}`,
-      });
-      continue;
-    }
-    const targets: AlertTargetRef[] = [];
-    if (alert.msgid !== undefined)
-      targets.push({ id: messageArchiveId(alert.corpId, alert.msgid), kind: SearchDocKinds.message });
-    // a call is the search's record kind 2 (its transcript is what the keyword index holds)
-    if (alert.callId !== undefined)
-      targets.push({ id: callArchiveId(alert.corpId, alert.callId), kind: SearchDocKinds.callTranscript });
-    alerts.push({
-      message,
-      alert,
-      sealed: message.value!,
-      kekId: opened.kekId,
-      kekVersion: opened.kekVersion,
-      targets,
-    });
-  }
+  const { records, poison } = await decodeRecords(messages, keys, readAlert);
+  const alerts = records.map(({ message, value, sealed, kekId, kekVersion }): DecodedAlert => ({
+    message,
+    ...value,
+    sealed,
+    kekId,
+    kekVersion,
+  }));
   return { alerts, poison };
 }
 
@@ -104,86 +94,6 @@ export interface AlertBatchResult {
 }
 
 const IN_CHUNK = 1000;
-
-const chunks = <T>(items: readonly T[], size = IN_CHUNK): T[][] => {
-  const out: T[][] = [];
-  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
-  return out;
-};
-
-const hexList = (ids: readonly string[]) => ids.map((id) => `X'${hex32(id)}'`).join(', ');
-
-interface LinkedTarget {
-  id: string;
-  kind: SearchDocKind;
-  time: Date;
-  rank: number;
-}
-
-/** Adds linked targets to `alert_record` (count and highest severity per record), in a fixed order. */
-async function addToRecords(tx: EntityManager, linked: LinkedTarget[]): Promise<void> {
-  const perRecord = new Map<
-    string,
-    { id: string; kind: SearchDocKind; time: Date; count: number; rank: number }
-  >();
-  for (const t of linked) {
-    const key = `${t.time.getTime()}:${t.id}`;
-    const record = perRecord.get(key);
-    if (record) {
-      record.count += 1;
-      record.rank = Math.max(record.rank, t.rank);
-    } else perRecord.set(key, { id: t.id, kind: t.kind, time: t.time, count: 1, rank: t.rank });
-  }
-  const records = [...perRecord.values()].sort(
-    (a, b) => a.time.getTime() - b.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
-  for (const chunk of chunks(records)) {
-    await tx.query(
-      `INSERT INTO alert_record (doc_time, doc_id, doc_kind, alert_count, max_severity)
-       VALUES ${chunk.map((r) => `(?, X'${hex32(r.id)}', ${r.kind}, ${r.count}, ${r.rank})`).join(', ')}
-       ON DUPLICATE KEY UPDATE alert_count = alert_count + VALUES(alert_count),
-         max_severity = GREATEST(max_severity, VALUES(max_severity))`,
-      chunk.map((r) => r.time),
-    );
-  }
-}
-
-/**
- * Links the alerts waiting for records that this transaction archives (messages: the chat batch
- * hook; calls: the call batch). Only targets still pending are taken, under a lock, so a record
- * archived again (or by two racing transactions) links each alert once. Returns the links made.
- */
-export async function linkArchivedRecords(
-  tx: EntityManager,
-  records: readonly { id: string; kind: SearchDocKind; time: Date }[],
-): Promise<number> {
-  if (records.length === 0) return 0;
-  const byId = new Map(records.map((r) => [r.id, r]));
-  const waiting: { doc_id: string; alert_id: string; severity_rank: number | string }[] = [];
-  for (const chunk of chunks([...byId.keys()].sort())) {
-    waiting.push(
-      ...((await tx.query(
-        `SELECT LOWER(HEX(doc_id)) AS doc_id, alert_id, severity_rank FROM alert_target
-         WHERE doc_id IN (${hexList(chunk)}) AND doc_time IS NULL FOR UPDATE`,
-      )) as typeof waiting),
-    );
-  }
-  if (waiting.length === 0) return 0;
-  const linked: LinkedTarget[] = [];
-  for (const id of [...new Set(waiting.map((w) => w.doc_id))].sort()) {
-    const record = byId.get(id)!;
-    await tx.query(
-      `UPDATE alert_target SET doc_time = ? WHERE doc_id = X'${hex32(id)}' AND doc_time IS NULL`,
-      [record.time],
-    );
-  }
-  for (const w of waiting) {
-    const record = byId.get(w.doc_id)!;
-    linked.push({ id: w.doc_id, kind: record.kind, time: record.time, rank: Number(w.severity_rank) });
-  }
-  await addToRecords(tx, linked);
-  return linked.length;
-}
 
 /** A record of the batch is being archived right now (its key row is locked): try again shortly. */
 class RecordBusy extends Error {}
@@ -211,13 +121,13 @@ async function lockedTimes(tx: EntityManager, targets: AlertTargetRef[]): Promis
   const times = new Map<string, Date>();
   const messages = [...new Set(targets.filter((t) => t.kind === SearchDocKinds.message).map((t) => t.id))];
   const calls = [...new Set(targets.filter((t) => t.kind !== SearchDocKinds.message).map((t) => t.id))];
-  for (const chunk of chunks(messages.sort())) {
+  for (const chunk of inChunks(messages.sort(), IN_CHUNK)) {
     const rows = (await tx.query(
-      `SELECT LOWER(HEX(id)) AS id, msgtime FROM message_key WHERE id IN (${hexList(chunk)}) FOR UPDATE NOWAIT`,
+      `SELECT LOWER(HEX(id)) AS id, msgtime FROM message_key WHERE id IN (${hexIds(chunk)}) FOR UPDATE NOWAIT`,
     )) as { id: string; msgtime: Date }[];
     for (const row of rows) times.set(row.id, new Date(row.msgtime));
   }
-  for (const chunk of chunks(calls.sort())) {
+  for (const chunk of inChunks(calls.sort(), IN_CHUNK)) {
     const rows = (await tx.query(
       `SELECT id, start_time FROM call_record WHERE id IN (${chunk.map(() => '?').join(', ')}) FOR UPDATE NOWAIT`,
       chunk,
@@ -257,7 +167,7 @@ async function storeAlertsOnce(db: DataSource, alerts: DecodedAlert[]): Promise<
   await db.transaction('READ COMMITTED', async (tx) => {
     const claim = randomBytes(8).readBigUInt64BE(0).toString();
     let inserted = 0;
-    for (const chunk of chunks(ids, 500)) {
+    for (const chunk of inChunks(ids, 500)) {
       const insert = await tx
         .createQueryBuilder()
         .insert()
@@ -301,7 +211,7 @@ async function storeAlertsOnce(db: DataSource, alerts: DecodedAlert[]): Promise<
     let mine = ids;
     if (inserted < ids.length) {
       mine = [];
-      for (const chunk of chunks(ids)) {
+      for (const chunk of inChunks(ids, IN_CHUNK)) {
         const rows = (await tx.query(
           `SELECT id FROM alert WHERE claim = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
           [claim, ...chunk],
@@ -323,7 +233,7 @@ async function storeAlertsOnce(db: DataSource, alerts: DecodedAlert[]): Promise<
       })),
     );
     targets.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.alertId < b.alertId ? -1 : 1));
-    for (const chunk of chunks(targets, 500)) {
+    for (const chunk of inChunks(targets, 500)) {
       await tx.query(
         `INSERT IGNORE INTO alert_target (doc_id, alert_id, doc_kind, doc_time, kind, severity_rank)
          VALUES ${chunk.map((t) => `(X'${hex32(t.id)}', ?, ${t.docKind}, NULL, ?, ${t.rank})`).join(', ')}`,
@@ -355,14 +265,3 @@ async function storeAlertsOnce(db: DataSource, alerts: DecodedAlert[]): Promise<
   });
   return result;
 }
-
-/** The chat batch's hook: links alerts that arrived before the messages this batch archives. */
-export const alertLinkHook: ArchiveHook = {
-  name: 'alert-link',
-  apply: async (tx, fresh) => {
-    await linkArchivedRecords(
-      tx,
-      fresh.map(({ message: m }) => ({ id: m.id, kind: SearchDocKinds.message, time: new Date(m.msgtime) })),
-    );
-  },
-};

@@ -2,8 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 import { openBuffer, type KeyProvider } from '@cz/common/crypto';
 import { SearchDocKinds, type TokenHasher } from '@cz/common/search';
-import type { MessageRow } from '../store';
-import type { ArchiveHook } from '../batch/archive-batch';
+import type { ArchiveHook, MessageRow } from '../rows';
 import { writeSearchTokens } from './search-index';
 
 /*

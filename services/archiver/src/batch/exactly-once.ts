@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { MessageRow } from '../store';
+import type { MessageRow } from '../rows';
+import { hex32, toSqlTime } from '../sql';
 
 /*
  * Exactly-once archiving of a batch.
@@ -24,26 +25,12 @@ import type { MessageRow } from '../store';
  * row makes the common replay cheap and serialises racing consumers.
  */
 
-/** Work done inside the batch transaction for the records this batch archived first. */
-export interface ArchiveHook {
-  readonly name: string;
-  /** before the transaction: work that may call other services (sealing, key look-ups) */
-  prepare?(rows: MessageRow[]): Promise<unknown>;
-  /** inside the batch transaction; `fresh` holds each record archived by this batch once */
-  apply(tx: EntityManager, fresh: MessageRow[], prepared: unknown): Promise<void>;
-}
-
 export interface KafkaPosition {
   groupId: string;
   topic: string;
   partition: number;
   /** offset after the last record of the batch */
   nextOffset: string;
-}
-
-export interface ArchiveOptions {
-  position?: KafkaPosition;
-  hooks?: readonly ArchiveHook[];
 }
 
 export interface ClaimedBatch {
@@ -54,22 +41,12 @@ export interface ClaimedBatch {
 
 const CLAIM_CHUNK = 1000;
 
-export const toSqlTime = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
-
-/** Prepares every hook (outside the transaction). */
-export async function prepareHooks(rows: MessageRow[], options: ArchiveOptions): Promise<unknown[]> {
-  const prepared: unknown[] = [];
-  for (const hook of options.hooks ?? []) prepared.push(hook.prepare ? await hook.prepare(rows) : undefined);
-  return prepared;
-}
-
 /** Steps 1 and 2: lock the partition's offset row, claim the batch's archive ids. */
 export async function claimBatch(
   tx: EntityManager,
   rows: MessageRow[],
-  options: ArchiveOptions,
+  position: KafkaPosition | undefined,
 ): Promise<ClaimedBatch> {
-  const { position } = options;
   if (position) {
     // an upsert takes the row's exclusive lock even when the row already exists
     await tx.query(
@@ -113,25 +90,14 @@ export async function claimBatch(
   return { isFresh: (row) => freshRows.has(row), fresh };
 }
 
-/** Steps 3 (hooks) and 4 (offset), still inside the transaction. */
-export async function finishBatch(
-  tx: EntityManager,
-  batch: ClaimedBatch,
-  options: ArchiveOptions,
-  prepared: unknown[],
-): Promise<void> {
-  const hooks = options.hooks ?? [];
-  for (const [i, hook] of hooks.entries()) {
-    if (batch.fresh.length > 0) await hook.apply(tx, batch.fresh, prepared[i]);
-  }
-  const { position } = options;
-  if (position) {
-    await tx.query(
-      `UPDATE archive_offset SET next_offset = GREATEST(next_offset, ?), updated_at = ?
-       WHERE group_id = ? AND topic = ? AND partition_no = ?`,
-      [position.nextOffset, new Date(), position.groupId, position.topic, position.partition],
-    );
-  }
+/** Step 4, still inside the transaction: the partition's stored offset moves past the batch. */
+export async function advanceOffset(tx: EntityManager, position: KafkaPosition | undefined): Promise<void> {
+  if (!position) return;
+  await tx.query(
+    `UPDATE archive_offset SET next_offset = GREATEST(next_offset, ?), updated_at = ?
+     WHERE group_id = ? AND topic = ? AND partition_no = ?`,
+    [position.nextOffset, new Date(), position.groupId, position.topic, position.partition],
+  );
 }
 
 /**
@@ -155,10 +121,4 @@ export async function splitReplayed(
   const fresh: KafkaMessage[] = [];
   for (const message of messages) (BigInt(message.offset) < archivedUpTo ? replayed : fresh).push(message);
   return { replayed, fresh, position: { ...where, nextOffset: (BigInt(last.offset) + 1n).toString() } };
-}
-
-/** An archive id (32 hex digits) as checked SQL hex; anything else is a programming error. */
-export function hex32(id: string): string {
-  if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`archive id must be 32 lower-case hex digits, got ${id}`);
-  return id;
 }

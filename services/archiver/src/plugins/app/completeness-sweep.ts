@@ -1,18 +1,14 @@
 import fp from 'fastify-plugin';
 import type { Producer } from 'kafkajs';
 import { Topics } from '@cz/contracts';
-import { createKafka, createProducer, ensureTopics, type KafkaConfig } from '@cz/common';
+import { createProducer, ensureTopics } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
-import { promoteGaps, publishAlerts, reconcileFinishedDays } from '../../completeness';
+import type { CompletenessSettings } from '../../config';
+import { promoteGaps, publishAlerts } from '../../completeness/gap-alerts';
+import { reconcileFinishedDays } from '../../completeness/reconciliation';
 
-export interface CompletenessOptions {
-  kafka: KafkaConfig;
+export interface CompletenessSweepOptions extends CompletenessSettings {
   keys: KeyProvider;
-  timeZone: string;
-  /** how long a hole may stay open before it is a gap alert (records of a corp cross partitions) */
-  gapGraceMs: number;
-  sweepIntervalMs: number;
-  reconcileIntervalMs: number;
 }
 
 declare module 'fastify' {
@@ -26,9 +22,9 @@ declare module 'fastify' {
  * alerts, publish the alert outbox to cz.alert.v1, and freeze the reconciliation of finished days.
  * Every step is safe to run on several replicas at once.
  */
-export default fp<CompletenessOptions>(
+export default fp<CompletenessSweepOptions>(
   async (app, options) => {
-    const kafka = createKafka(options.kafka, app.log as never);
+    const { kafka } = app;
     let producer: Producer | undefined;
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<void> | undefined;
@@ -72,5 +68,5 @@ export default fp<CompletenessOptions>(
       await producer?.disconnect();
     });
   },
-  { name: 'cz-completeness', dependencies: ['cz-database'] },
+  { name: 'cz-completeness', dependencies: ['cz-database', 'cz-kafka'] },
 );
