@@ -10,7 +10,7 @@ import type {
 } from '@cz/contracts';
 import { AppError, badRequest } from '@cz/common';
 import { pathPrefixPattern } from './directory';
-import type { Sql } from './search/plan';
+import type { Sql, SqlCondition } from './search/plan';
 
 /*
  * Data scopes (REG-05). The rule, applied wherever archived content is read:
@@ -27,7 +27,7 @@ import type { Sql } from './search/plan';
  */
 
 /** A condition over the caller's columns: `false` nothing is visible, `null` everything is. */
-export type ScopeCondition = Sql | false | null;
+export type ScopeCondition = SqlCondition;
 
 export interface Access {
   username: string;

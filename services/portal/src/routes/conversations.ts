@@ -14,7 +14,7 @@ import type { KeysetPosition } from '../cursor';
 import { appendAudit } from '../audit';
 import { customerRefs, maskExternalId } from '../directory';
 import { canSeeConversation, loadAccess } from '../scope';
-import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/engine';
+import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/records';
 import { messageView } from '../search/views';
 import { alertTags } from '../search/alerts';
 

@@ -11,7 +11,7 @@ import { badRequest } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import { appendAudit } from '../audit';
 import { conversationCondition, loadAccess } from '../scope';
-import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/engine';
+import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/records';
 import { messageView } from '../search/views';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {

@@ -116,6 +116,18 @@ export interface Sql {
   params: unknown[];
 }
 
+/** A condition over the caller's columns: `false` nothing qualifies, `null` everything does. */
+export type SqlCondition = Sql | false | null;
+
+/** `?, ?, …`: one placeholder per value. */
+export const sqlList = (values: readonly string[]) => values.map(() => '?').join(', ');
+
+/** BIGINT UNSIGNED values are inlined as checked integer literals (never compared as strings/doubles). */
+export function u64(value: string): string {
+  if (!/^\d{1,20}$/.test(value) || BigInt(value) > 0xffffffffffffffffn) throw new Error('not a u64 decimal');
+  return value;
+}
+
 /** One index range, ordered, after `position` (exclusive), at most `limit` rows. */
 export function rangeSql(
   source: RangeSource,

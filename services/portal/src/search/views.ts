@@ -1,6 +1,6 @@
 import type { AlertSummary, CallHitView, MessageView, SearchHit } from '@cz/contracts';
 import { maskPersonalData, wecomMediaId } from '@cz/common';
-import type { Found, FoundCall, FoundMessage, MessageDbRow } from './engine';
+import type { Found, FoundCall, FoundMessage, MessageDbRow } from './records';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 
 /** A message as staff see it: personal data masked, media referenced, recall flagged. */
