@@ -26,8 +26,29 @@ report="$CZ_LOG_DIR/test-report.tap"
 status=0
 node --import tsx --test --test-concurrency=1 --test-timeout=300000 "${tests[@]}" | tee "$report" || status=$?
 log "make test finished in $(cz_elapsed "$start") (full report: $report)"
+# the counts of node:test's closing summary (the last one: the report's own, not a subtest's)
+count() { awk -v key="$1" '$0 ~ "^# " key " [0-9]+$" {n = $3} END {print n + 0}' "$report"; }
+passed=$(count pass) failed=$(count fail) skipped=$(count skipped) cancelled=$(count cancelled) todo=$(count todo)
+log "tests: $passed passed, $failed failed, $skipped skipped, $cancelled cancelled, $todo todo"
+# A skip or todo passes silently, so each one must be on the allow-list with its reason; the
+# names come from the TAP lines (`ok N - name # SKIP reason`), skipped suites included.
+allowlist="scripts/test-skip-allowlist.txt"
+mapfile -t entries < <(grep -vE '^[[:space:]]*(#|$)' "$allowlist")
+allowed=()
+for entry in "${entries[@]}"; do
+  if [[ "$entry" != *" :: "?* ]]; then
+    log "$allowlist: \"$entry\" gives no reason (write: name :: reason)"
+    status=1
+    continue
+  fi
+  allowed+=("${entry%% :: *}")
+done
+while IFS= read -r name; do
+  if ! printf '%s\n' "${allowed[@]}" | grep -qxF -- "$name"; then
+    log "not allowed to skip: \"$name\" (run it, or list it in $allowlist with a reason)"
+    status=1
+  fi
+done < <(sed -nE 's/^ *(not )?ok [0-9]+ - (.*) # (SKIP|TODO)( .*)?$/\2/p' "$report" | sed 's/\\#/#/g; s/\\\\/\\/g')
 # one plain closing line, whatever reads this output
-passed=$(awk '/^# pass /{print $3}' "$report" | tail -1)
-failed=$(awk '/^# fail /{print $3}' "$report" | tail -1)
-echo "${passed:-0} passed, ${failed:-0} failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"
