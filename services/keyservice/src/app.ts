@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { databasePlugin, errorHandlerPlugin, healthPlugin, type DatabaseConfig } from '@cz/common';
-import { keyServiceSettings, type KeyServiceSettings } from './config';
-import { KEYS_MIGRATIONS_TABLE, keysMigrations } from './migrations/index';
+import { errorHandlerPlugin, healthPlugin, type DatabaseConfig } from '@cz/common';
+import { DEFAULT_KEY_SERVICE_SETTINGS, type KeyServiceSettings } from './config';
+import databasePlugin from './plugins/external/database';
 import keyStorePlugin from './plugins/app/keystore';
 import authPlugin from './plugins/app/auth';
 import sysRoutes from './routes/sys';
@@ -10,6 +10,7 @@ import officerRoutes from './routes/officers';
 
 export interface KeyserviceOptions {
   database: DatabaseConfig;
+  /** the server passes the env's settings; an app built in-process uses the defaults */
   settings?: Partial<KeyServiceSettings>;
 }
 
@@ -19,12 +20,10 @@ export interface KeyserviceOptions {
  */
 const app: FastifyPluginAsync<KeyserviceOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(databasePlugin, {
-    config: options.database,
-    migrationsTableName: KEYS_MIGRATIONS_TABLE,
-    migrations: keysMigrations,
+  await fastify.register(databasePlugin, { database: options.database });
+  await fastify.register(keyStorePlugin, {
+    settings: { ...DEFAULT_KEY_SERVICE_SETTINGS, ...options.settings },
   });
-  await fastify.register(keyStorePlugin, { settings: { ...keyServiceSettings(), ...options.settings } });
   await fastify.register(authPlugin);
   await fastify.register(healthPlugin, {
     service: 'keyservice',

@@ -25,11 +25,22 @@ export interface KeyServiceSettings {
   requestTtlMs: number;
 }
 
+/** What an app built without settings (tests, benches) uses; the server reads the env instead. */
+export const DEFAULT_KEY_SERVICE_SETTINGS: Readonly<KeyServiceSettings> = {
+  dayOffsetMinutes: 480,
+  unsealRoundTimeoutMs: 600 * 1000,
+  autoRotateCheckMs: 60 * 1000,
+  requestTtlMs: 72 * 3600 * 1000,
+};
+
+/** The settings from the environment, read once when the server starts. */
 export function keyServiceSettings(): KeyServiceSettings {
+  const defaults = DEFAULT_KEY_SERVICE_SETTINGS;
   return {
-    dayOffsetMinutes: envInt('CZ_KEYS_DAY_OFFSET_MINUTES', 480),
-    unsealRoundTimeoutMs: envInt('CZ_KEYS_UNSEAL_TIMEOUT_SECONDS', 600) * 1000,
-    autoRotateCheckMs: envInt('CZ_KEYS_AUTO_ROTATE_CHECK_SECONDS', 60) * 1000,
-    requestTtlMs: envInt('CZ_KEYS_REQUEST_TTL_HOURS', 72) * 3600 * 1000,
+    dayOffsetMinutes: envInt('CZ_KEYS_DAY_OFFSET_MINUTES', defaults.dayOffsetMinutes),
+    unsealRoundTimeoutMs:
+      envInt('CZ_KEYS_UNSEAL_TIMEOUT_SECONDS', defaults.unsealRoundTimeoutMs / 1000) * 1000,
+    autoRotateCheckMs: envInt('CZ_KEYS_AUTO_ROTATE_CHECK_SECONDS', defaults.autoRotateCheckMs / 1000) * 1000,
+    requestTtlMs: envInt('CZ_KEYS_REQUEST_TTL_HOURS', defaults.requestTtlMs / 3600000) * 3600 * 1000,
   };
 }

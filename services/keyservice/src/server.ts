@@ -1,12 +1,12 @@
 import { assertNationalCryptoAvailable } from '@cz/common/crypto';
 import { ServicePorts, httpConfig, startService } from '@cz/common';
 import app from './app';
-import { keysDatabaseConfig } from './config';
+import { keyServiceSettings, keysDatabaseConfig } from './config';
 
 assertNationalCryptoAvailable();
 await startService({
   service: 'keyservice',
   http: httpConfig('keyservice', ServicePorts.keyservice),
   plugin: app,
-  pluginOptions: { database: keysDatabaseConfig() },
+  pluginOptions: { database: keysDatabaseConfig(), settings: keyServiceSettings() },
 });
