@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { hkdfSm3 } from '@cz/common/crypto';
+import { ConfigError, envString } from '@cz/common';
+import type { PlaybackOptions } from './routes/playback';
+
+/** The portal's settings from the environment, read once at start-up (server.ts). */
+export interface PortalSettings {
+  /** signs page cursors; the same on every replica */
+  cursorKey: Buffer;
+  /** built console to serve at `/` */
+  consoleRoot: string;
+  /** the recordings service, when the portal has a read token for it */
+  recordings?: PlaybackOptions;
+}
+
+export function portalSettingsFromEnv(): PortalSettings {
+  // Page cursors are signed with the portal's own secret (the same on every replica), not with a
+  // data key: a cursor protects a position in a list, not archived content.
+  const cursorSecret = envString('CZ_PORTAL_CURSOR_KEY');
+  if (cursorSecret.length < 32) throw new ConfigError('CZ_PORTAL_CURSOR_KEY must be at least 32 characters');
+  const recordingsToken = process.env.CZ_RECORDINGS_READ_TOKEN;
+  return {
+    cursorKey: hkdfSm3(Buffer.from(cursorSecret, 'utf8'), Buffer.alloc(0), 'cz/portal/cursor', 32),
+    consoleRoot: envString('CZ_CONSOLE_ROOT', fileURLToPath(new URL('../../../web/dist', import.meta.url))),
+    ...(recordingsToken
+      ? {
+          recordings: {
+            url: envString('CZ_RECORDINGS_URL', 'http://127.0.0.1:8084'),
+            token: recordingsToken,
+          },
+        }
+      : {}),
+  };
+}
