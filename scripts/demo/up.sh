@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Loads the demo conversations once (marker .stack/demo-loaded); idempotent by msgid anyway.
+# Loads the demo conversations and recorded calls once (marker .stack/demo-loaded); idempotent
+# anyway (by msgid and call id).
 source "$(dirname "${BASH_SOURCE[0]}")/../services/env.sh"
 cd "$cz_root"
 cz_services_env
