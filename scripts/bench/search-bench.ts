@@ -38,27 +38,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
 import type { ArchivedMessageV1, LoginReply, SearchReply } from '@cz/contracts';
-import {
-  conversationIdOf,
-  createMainDataSource,
-  createServer,
-  databaseConfig,
-  keyProviderFromEnv,
-  messageArchiveId,
-  migrate,
-} from '@cz/common';
+import { conversationIdOf, createMainDataSource, createServer, databaseConfig, indexKeyFor, IndexPurposes, keyProviderFromEnv, messageArchiveId, migrate } from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
-import { IndexPurposes, indexKeyFor } from '@cz/common';
 import { TokenHasher, parseQuery } from '@cz/common/search';
-import { loadStackEnv } from '../../services/common/test/support';
-import { DEFAULT_LIMITS, SearchEngine } from '../../services/portal/src/search/engine';
-import { KIND_CALL, KIND_MESSAGE } from '../../services/portal/src/search/plan';
-import { storeMessages, type MessageRow } from '../../services/archiver/src/store';
-import { chatArchiveHooks } from '../../services/archiver/src/batch/default-hooks';
-import { loadDirectory } from '../../services/portal/src/directory';
-import portal from '../../services/portal/src/app';
-import { upsertUser } from '../../services/portal/src/users';
-import { setUserScope } from '../../services/portal/src/scope';
+import { loadStackEnv } from '@cz/testkit';
+import portal, { DEFAULT_LIMITS, KIND_CALL, KIND_MESSAGE, loadDirectory, SearchEngine, setUserScope, upsertUser } from '@cz/portal';
+import { chatArchiveHooks, storeMessages, type MessageRow } from '@cz/archiver';
 
 loadStackEnv();
 const env = (name: string, fallback: number) => {

@@ -11,8 +11,8 @@ import {
   messageArchiveId,
 } from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
-import { createTestDatabase, loadStackEnv, type TestDatabase } from '../../common/test/support';
-import { storeMessages } from '../../archiver/src/store';
+import { createTestDatabase, loadStackEnv, type TestDatabase } from '@cz/testkit';
+import { storeMessages } from '@cz/archiver';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';
 import { setUserScope } from '../src/scope';

@@ -25,11 +25,8 @@ import {
   wecomMediaId,
 } from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
-import { createTestDatabase, loadStackEnv, type TestDatabase } from '../../common/test/support';
-import { storeMessages } from '../../archiver/src/store';
-import { chatArchiveHooks } from '../../archiver/src/batch/default-hooks';
-import { archivedMessage, sealedRow, type ChatSpec } from '../../archiver/test/archive-rows';
-import { buildRecordings, testSettings, wav } from '../../recordings/test/support';
+import { archivedMessage, buildRecordings, type ChatSpec, createTestDatabase, loadStackEnv, sealedRow, type TestDatabase, testSettings, wav } from '@cz/testkit';
+import { chatArchiveHooks, storeMessages } from '@cz/archiver';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';
 import { verifyAuditChain } from '../src/audit';

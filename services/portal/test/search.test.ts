@@ -15,11 +15,8 @@ import {
 } from '@cz/common';
 import { openBuffer, parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import { SearchDocKinds, TokenHasher, canonicalText, parseQuery, textMatches } from '@cz/common/search';
-import { createTestDatabase, loadStackEnv, type TestDatabase } from '../../common/test/support';
-import { storeMessages } from '../../archiver/src/store';
-import { chatArchiveHooks } from '../../archiver/src/batch/default-hooks';
-import { writeSearchTokens } from '../../archiver/src/index/search-index';
-import { chatRows, type ChatSpec } from '../../archiver/test/archive-rows';
+import { chatRows, type ChatSpec, createTestDatabase, loadStackEnv, type TestDatabase } from '@cz/testkit';
+import { chatArchiveHooks, storeMessages, writeSearchTokens } from '@cz/archiver';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';
 import { setUserScope } from '../src/scope';

@@ -15,21 +15,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Topics, type AlertV1 } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv, wecomMediaId } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
-import {
-  createTestDatabase,
-  eventually,
-  loadStackEnv,
-  repoRoot,
-  uniqueCorp,
-  type TestDatabase,
-} from '../../common/test/support';
-import archiver from '../../archiver/src/app';
-import ingest from '../../ingest/src/app';
-import { completenessTimeZone, dayIn, reconcileDay } from '../../archiver/src/completeness';
+import { buildFinanceSdkDouble, type ChatLine, createTestDatabase, type DoubleScript, eventually, loadStackEnv, md5Hex, repoRoot, rsaKeyPair, type TestDatabase, uniqueCorp, writeDoubleScript } from '@cz/testkit';
+import archiver, { completenessTimeZone, dayIn, reconcileDay } from '@cz/archiver';
+import ingest from '@cz/ingest';
 import puller from '../src/app';
 import type { PullerSettings } from '../src/config';
-import { buildFinanceSdkDouble } from './native/build';
-import { md5Hex, rsaKeyPair, writeDoubleScript, type ChatLine, type DoubleScript } from './native/script';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
