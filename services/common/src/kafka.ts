@@ -239,10 +239,3 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     },
   };
 }
-
-export const headerString = (headers: IHeaders | undefined, name: string): string | undefined => {
-  const value = headers?.[name];
-  if (value === undefined) return undefined;
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
-};

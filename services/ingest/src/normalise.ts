@@ -4,8 +4,7 @@ import { conversationIdOf, messageArchiveId } from '@cz/common';
 import { extractContent } from './wecom/extract';
 import type { ValidRecord } from './wecom/validate';
 
-export { validateRecord, type Validation, type ValidRecord } from './wecom/validate';
-export { extractContent } from './wecom/extract';
+export { validateRecord, type ValidRecord } from './wecom/validate';
 
 const objectAt = (raw: Record<string, unknown>, key: string): Record<string, unknown> | undefined => {
   const value = raw[key];

@@ -13,5 +13,4 @@ export {
   sm2Verify,
   encodeSignatureDer,
   decodeSignatureDer,
-  type Sm2KeyPair,
 } from './sm2';

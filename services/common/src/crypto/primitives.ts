@@ -43,7 +43,6 @@ export function assertNationalCryptoAvailable(
 
 export const SM3_DIGEST_BYTES = 32;
 export const SM4_KEY_BYTES = 16;
-export const SM4_BLOCK_BYTES = 16;
 
 export function sm3(data: Buffer | string): Buffer {
   return createHash('sm3').update(data).digest();

@@ -168,6 +168,3 @@ export function textMatches(query: ParsedQuery, canonical: string): boolean {
   }
   return !query.exclude.some((phrase) => phraseOccursIn(canonical, phrase.canonical));
 }
-
-export const hasKeywords = (query: ParsedQuery | undefined): query is ParsedQuery =>
-  query !== undefined && (query.clauses.length > 0 || query.exclude.length > 0);
