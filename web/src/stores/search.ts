@@ -1,17 +1,11 @@
 import type { SearchHit, SearchQuery, SearchTotal } from '@cz/contracts';
 import { defineStore } from 'pinia';
 import { ref, watch } from 'vue';
-import { ApiError, isAbortError } from '@/api/client';
 import { search } from '@/api/search';
+import { toLoadFailure, usePaging, type LoadFailure } from '@/composables/paging';
 import { emptySearchFilters, toSearchQuery, type SearchFilters } from '@/views/search/types';
 import { useCorpStore } from './corps';
 import { useSessionStore } from './session';
-
-export interface SearchFailure {
-  status: number;
-  code: string;
-  message: string;
-}
 
 /**
  * The search page's state, kept in memory (not in the URL: keywords and customer filters may hold
@@ -30,57 +24,47 @@ export const useSearchStore = defineStore('search', () => {
   const examined = ref({ scanned: 0, verified: 0 });
   const loading = ref(false);
   const loadingMore = ref(false);
-  const failure = ref<SearchFailure | null>(null);
+  const failure = ref<LoadFailure | null>(null);
   /** the hit last opened, to scroll back to it */
   const lastOpened = ref<string | null>(null);
 
-  let inFlight: AbortController | null = null;
+  const paging = usePaging();
 
   async function fetchPage(cursor: string | null): Promise<void> {
     const query = applied.value;
     if (!query) return;
-    inFlight?.abort();
-    const controller = new AbortController();
-    inFlight = controller;
     const append = cursor !== null;
-    (append ? loadingMore : loading).value = true;
     failure.value = null;
-    try {
-      const reply = await search(cursor ? { ...query, cursor, count: false } : query, controller.signal);
-      hits.value = append ? [...hits.value, ...reply.items] : reply.items;
-      nextCursor.value = reply.nextCursor;
-      partial.value = reply.partial;
-      if (!append) {
-        total.value = reply.total;
-        ignoredTerms.value = reply.ignoredTerms;
-        examined.value = { ...reply.examined };
-      } else {
-        examined.value = {
-          scanned: examined.value.scanned + reply.examined.scanned,
-          verified: examined.value.verified + reply.examined.verified,
-        };
-      }
-      useCorpStore().remember(
-        reply.items.map((hit) => (hit.kind === 'message' ? hit.message.corpId : hit.call.corpId)),
-      );
-    } catch (error) {
-      if (isAbortError(error)) return;
-      failure.value =
-        error instanceof ApiError
-          ? { status: error.status, code: error.code, message: error.message }
-          : { status: 0, code: 'unexpected', message: String(error) };
+    const result = await paging.load(append ? loadingMore : loading, (signal) =>
+      search(cursor ? { ...query, cursor, count: false } : query, signal),
+    );
+    if (result.status === 'superseded') return;
+    if (result.status === 'failed') {
+      failure.value = toLoadFailure(result.error);
       if (!append) {
         hits.value = [];
         nextCursor.value = null;
         total.value = null;
       }
-    } finally {
-      if (inFlight === controller) {
-        inFlight = null;
-        loading.value = false;
-        loadingMore.value = false;
-      }
+      return;
     }
+    const reply = result.value;
+    hits.value = append ? [...hits.value, ...reply.items] : reply.items;
+    nextCursor.value = reply.nextCursor;
+    partial.value = reply.partial;
+    if (!append) {
+      total.value = reply.total;
+      ignoredTerms.value = reply.ignoredTerms;
+      examined.value = { ...reply.examined };
+    } else {
+      examined.value = {
+        scanned: examined.value.scanned + reply.examined.scanned,
+        verified: examined.value.verified + reply.examined.verified,
+      };
+    }
+    useCorpStore().remember(
+      reply.items.map((hit) => (hit.kind === 'message' ? hit.message.corpId : hit.call.corpId)),
+    );
   }
 
   function run(): Promise<void> {
@@ -101,7 +85,7 @@ export const useSearchStore = defineStore('search', () => {
   }
 
   function reset(): void {
-    inFlight?.abort();
+    paging.cancel();
     filters.value = emptySearchFilters();
     applied.value = null;
     hits.value = [];
