@@ -40,6 +40,7 @@ declare module 'vue' {
     ElTag: typeof import('element-plus/es')['ElTag']
     ElTooltip: typeof import('element-plus/es')['ElTooltip']
     ElTreeSelect: typeof import('element-plus/es')['ElTreeSelect']
+    FilterFields: typeof import('./src/components/filter-fields.vue')['default']
     HighlightText: typeof import('./src/components/highlight-text.vue')['default']
     LanguageSwitch: typeof import('./src/components/language-switch.vue')['default']
     MediaChips: typeof import('./src/components/media-chips.vue')['default']
