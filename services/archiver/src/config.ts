@@ -32,7 +32,7 @@ export function completenessTimeZone(): string {
   return zone;
 }
 
-export interface ArchiverConfig {
+interface ArchiverConfig {
   database: DatabaseConfig;
   kafka: KafkaConfig;
   groupId: string;

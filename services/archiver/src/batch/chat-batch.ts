@@ -71,7 +71,7 @@ export async function storeMessages(
   return inserted;
 }
 
-export interface ChatBatchContext {
+interface ChatBatchContext {
   db: DataSource;
   keys: KeyProvider;
   /** the consumer group whose offsets the archive keeps */
@@ -80,7 +80,7 @@ export interface ChatBatchContext {
   timeZone: string;
 }
 
-export interface ChatBatchResult {
+interface ChatBatchResult {
   /** records to dead-letter: this delivery's and a replay's (the DLQ send follows the commit) */
   poison: PoisonRecord[];
   /** records of the batch not archived before (not a replay) */

@@ -8,7 +8,7 @@ import { conformingTo, decodeRecords } from '../records/open-record';
 
 const readMessage = conformingTo(TypeCompiler.Compile(ArchivedMessageV1), 'cz.msg.v1', '');
 
-export interface DecodedMessages {
+interface DecodedMessages {
   rows: MessageRow[];
   poison: PoisonRecord[];
 }

@@ -23,10 +23,7 @@ export interface OpenedRecord<T = unknown> {
  * tampered, not JSON) becomes a poison record for the DLQ with the reason; a key-source outage is
  * transient and is thrown, so the batch is retried.
  */
-export async function openRecord(
-  message: KafkaMessage,
-  keys: KeyProvider,
-): Promise<OpenedRecord | PoisonRecord> {
+async function openRecord(message: KafkaMessage, keys: KeyProvider): Promise<OpenedRecord | PoisonRecord> {
   if (!message.value || message.value.length === 0) return { message, error: 'empty record value' };
   try {
     const header = parseSealedHeader(message.value);
@@ -45,7 +42,7 @@ export async function openRecord(
   }
 }
 
-export const isPoison = (record: OpenedRecord | PoisonRecord): record is PoisonRecord => 'error' in record;
+const isPoison = (record: OpenedRecord | PoisonRecord): record is PoisonRecord => 'error' in record;
 
 /**
  * The first contract violation of `value` as a DLQ reason, or undefined when it conforms.

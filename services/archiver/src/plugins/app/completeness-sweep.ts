@@ -7,7 +7,7 @@ import type { CompletenessSettings } from '../../config';
 import { promoteGaps, publishAlerts } from '../../completeness/gap-alerts';
 import { reconcileFinishedDays } from '../../completeness/reconciliation';
 
-export interface CompletenessSweepOptions extends CompletenessSettings {
+interface CompletenessSweepOptions extends CompletenessSettings {
   keys: KeyProvider;
 }
 

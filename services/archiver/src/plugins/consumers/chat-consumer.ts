@@ -3,7 +3,7 @@ import { archiveChatBatch } from '../../batch/chat-batch';
 import { chatArchiveHooks } from '../../batch/chat-hooks';
 import { topicConsumer, type ConsumerOptions } from './topic-consumer';
 
-export interface ChatConsumerOptions extends ConsumerOptions {
+interface ChatConsumerOptions extends ConsumerOptions {
   /** calendar of the completeness counters */
   timeZone: string;
 }

@@ -26,9 +26,9 @@ export interface BatchOutcome<C> {
   counts: Partial<Omit<C, 'batches'>>;
 }
 
-export type BatchHandler<C> = (messages: KafkaMessage[], partition: number) => Promise<BatchOutcome<C>>;
+type BatchHandler<C> = (messages: KafkaMessage[], partition: number) => Promise<BatchOutcome<C>>;
 
-export interface TopicConsumerDefinition<O extends ConsumerOptions, C extends { batches: number }> {
+interface TopicConsumerDefinition<O extends ConsumerOptions, C extends { batches: number }> {
   /** the plugin's name */
   name: string;
   topic: Topic;
