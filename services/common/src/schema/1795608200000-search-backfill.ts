@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Messages archived before the search index existed: SearchArchive1795607400000 gave them
  * `message_key` rows with claim 0 (a real claim is a random 64-bit number). They are queued here
- * and the archiver indexes them in the background (services/archiver/src/index/backfill.ts):
+ * and the archiver indexes them in the background (services/archiver/src/search/message-backfill.ts):
  * search tokens, customers, and exact conversation counters. A message that somehow has no key
  * row (written by an archiver still running the old code) gets one now and is queued too.
  */

@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Call transcripts stored before they were keyword-indexed: the archiver now indexes each
  * transcript under its call in the transaction that stores it; those already stored are queued
- * here and indexed in the background (services/archiver/src/index/transcript-backfill.ts).
+ * here and indexed in the background (services/archiver/src/search/transcript-backfill.ts).
  * Indexing is idempotent, so a transcript both queued and stored again is harmless.
  */
 export class TranscriptBackfill1795609710000 implements MigrationInterface {
