@@ -1,6 +1,7 @@
 /*
  * Search plans: which index drives the scan ("driver"), and the SQL that checks every other
- * condition on each driver row. Everything here builds SQL text; engine.ts runs it.
+ * condition on each driver row. Everything here builds SQL text; engine.ts and driver-choice.ts
+ * run it.
  *
  * A record is identified by (time, id, kind) across messages (kind 1) and calls (kind 2), and
  * every scan walks an index whose order is (…, time, id), so results come out in time order and a
