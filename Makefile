@@ -54,8 +54,8 @@ typecheck: deps ## Type-check every service, script and test (strict)
 	@npx tsc -p tsconfig.json --noEmit
 
 .PHONY: lint
-lint: deps ## ESLint + Prettier check
-	@npx eslint . && npx prettier --check . --log-level warn
+lint: deps ## ESLint, Prettier, import cycles (dpdm), unused files and exports (knip)
+	@bash scripts/lint.sh
 
 .PHONY: native-double
 native-double: deps ## Build the Finance-SDK C test double (.stack/native/libWeWorkFinanceSdk_C.so; the puller tests build it too)

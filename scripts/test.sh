@@ -10,9 +10,7 @@ log "type-checking (tsc --strict)"
 npx tsc -p tsconfig.json --noEmit
 
 cz_step "lint"
-log "linting (eslint, prettier)"
-npx eslint --max-warnings 0 .
-npx prettier --check . --log-level warn
+bash scripts/lint.sh
 
 cz_step "services"
 bash scripts/services/up.sh
