@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { DataSource } from 'typeorm';
 import type { ConversationReply, LoginReply, SearchHit, SearchReply } from '@cz/contracts';
@@ -14,103 +14,18 @@ import {
   phoneIndex,
 } from '@cz/common';
 import { openBuffer, parseSealedHeader, sealBuffer } from '@cz/common/crypto';
-import { SearchDocKinds, TokenHasher, canonicalText, parseQuery, textMatches } from '@cz/common/search';
+import { SearchDocKinds, TokenHasher } from '@cz/common/search';
 import { chatRows, type ChatSpec, createTestDatabase, loadStackEnv, type TestDatabase } from '@cz/testkit';
 import { chatArchiveHooks, storeMessages, writeSearchTokens } from '@cz/archiver';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';
 import { setUserScope } from '../src/scope';
+import { searchCorpus } from './fixtures/search-corpus';
+import { CORPUS_DIGEST, EXPECTED_MSGIDS } from './fixtures/search-corpus-answers';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
 const corpId = 'searchcorp';
-
-// mulberry32: the corpus is the same on every run
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const VOCABULARY = [
-  '您好',
-  '请问',
-  '这款理财产品',
-  '收益',
-  '风险',
-  '基金',
-  '保险',
-  '贷款',
-  '利率',
-  '到期',
-  '赎回',
-  '我们',
-  '客户',
-  '经理',
-  '明天',
-  '下午',
-  '有空',
-  '可以',
-  '谢谢',
-  '好的',
-  '没问题',
-  '产品说明书',
-  '合同',
-  '签字',
-  '转账',
-  '手续费',
-  '年化',
-  '定投',
-  '股票',
-  '债券',
-  '存款',
-  '大额存单',
-  '预约',
-  '办理',
-  '保本',
-  '保息',
-  '稳赚',
-  '不赔',
-  '本保',
-  'ETF',
-  'etf',
-  'iPhone',
-  '15',
-  '150',
-  'A股',
-  '基金经理',
-  '收益率',
-  '8000元',
-  '3.5%',
-  '。',
-  '，',
-  '！',
-  '？',
-  ' ',
-  ' ',
-  '保',
-];
-
-/** Messages whose expected matches are written down by hand (the semantics, independent of the matcher). */
-const PLANTED: Record<string, string> = {
-  plain: '这款产品保本保息，放心',
-  comma: '我们不承诺保本，保息也不保证',
-  ascii: '保本,保息写在合同里',
-  spaced: '保 本 保 息 是违规话术',
-  etf: '推荐ETF基金定投',
-  etfSpaced: '这只ETF 基金不错',
-  netflix: 'NETFLIX基金是假的',
-  iphone: '下单iPhone 15一台',
-  iphoneJoined: '送iPhone15作为礼品',
-  iphone150: 'iPhone 150是什么型号',
-  phone: '客户手机13812345678请回电',
-  fullwidth: '全角ＥＴＦ基金１５只',
-};
 
 interface CorpusMessage extends ChatSpec {
   conversationId: string;
@@ -124,7 +39,6 @@ describe('search API: no false positives, no false negatives (real MariaDB)', ()
   let tight: ReturnType<typeof createServer>;
   let token: string;
   const corpus: CorpusMessage[] = [];
-  const orgOf = new Map<string, string>();
 
   before(async () => {
     db = await createTestDatabase();
@@ -146,49 +60,13 @@ describe('search API: no false positives, no false negatives (real MariaDB)', ()
     for (const username of ['auditor', 'admin'])
       await setUserScope(ds, username, { all: true, units: [] }, 'test');
 
-    // the corpus: 8 employees in a 3-level org tree, 6 customers, 6 months, single and group chats
-    const random = prng(20261125);
-    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
-    const employees = ['e_hq', 'e_pd1', 'e_pd2', 'e_lj1', 'e_lj2', 'e_xh1', 'e_xh2', 'e_xh3'];
-    for (const e of employees)
-      orgOf.set(
-        e,
-        e.startsWith('e_pd') ? 'pudong' : e.startsWith('e_lj') ? 'lujiazui' : e === 'e_hq' ? 'hq' : 'xuhui',
-      );
-    const customers = ['wmC1', 'wmC2', 'wmC3', 'wmC4', 'woC5', 'wmC6'];
-    const start = Date.UTC(2026, 0, 1);
-    const span = Date.UTC(2026, 6, 1) - start;
-    const specs: ChatSpec[] = [];
-    for (let i = 0; i < 1400; i += 1) {
-      const employee = pick(employees);
-      const customer = pick(customers);
-      const group = random() < 0.15;
-      const fromEmployee = random() < 0.6;
-      const words = Array.from({ length: 3 + Math.floor(random() * 10) }, () => pick(VOCABULARY));
-      specs.push({
-        corpId,
-        msgid: `c${i}`,
-        from: fromEmployee ? employee : customer,
-        tolist: group
-          ? [fromEmployee ? customer : employee, pick(employees), pick(customers)]
-          : [fromEmployee ? customer : employee],
-        ...(group ? { roomid: `room${i % 5}` } : {}),
-        // a few messages share one millisecond, to exercise the (time, id) keyset
-        msgtime: start + Math.floor((random() * span) / 1000) * 1000,
-        text: words.join(''),
-        msgtype: random() < 0.1 ? 'file' : 'text',
-      });
-    }
-    for (const [i, [name, text]] of Object.entries(PLANTED).entries()) {
-      specs.push({
-        corpId,
-        msgid: `plant-${name}`,
-        from: employees[i % employees.length]!,
-        tolist: [customers[i % customers.length]!],
-        msgtime: Date.UTC(2026, 3, 1) + i * 60000,
-        text,
-      });
-    }
+    // the corpus: generated the same on every run, its answers labelled by hand (fixtures/)
+    const { specs, employees, orgOf } = searchCorpus(corpId);
+    assert.equal(
+      createHash('sha256').update(JSON.stringify(specs)).digest('hex'),
+      CORPUS_DIGEST,
+      'the corpus changed: relabel fixtures/search-corpus-answers.ts by its rules',
+    );
     const hooks = await chatArchiveHooks(ds, keys);
     const rows = await chatRows(keys, specs);
     for (let s = 0; s < rows.length; s += 500)
@@ -291,10 +169,13 @@ describe('search API: no false positives, no false negatives (real MariaDB)', ()
   const byTimeDesc = (a: CorpusMessage, b: CorpusMessage) =>
     b.msgtime - a.msgtime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
+  /** The oracle: the hand-labelled answer of `q` (all of the corpus without one), filtered, in page order. */
   function expected(q: string | undefined, keep: (m: CorpusMessage) => boolean = () => true): string[] {
-    const parsed = q === undefined ? undefined : parseQuery(q);
+    const labelled = q === undefined ? undefined : EXPECTED_MSGIDS[q];
+    if (q !== undefined && labelled === undefined) throw new Error(`no hand-labelled answer for ${q}`);
+    const answer = labelled === undefined ? undefined : new Set(labelled.trim().split(/\s+/));
     return corpus
-      .filter((m) => keep(m) && (!parsed || textMatches(parsed, canonicalText(m.text))))
+      .filter((m) => keep(m) && (!answer || answer.has(m.msgid)))
       .sort(byTimeDesc)
       .map((m) => m.id);
   }
