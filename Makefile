@@ -59,7 +59,7 @@ lint: deps ## ESLint, Prettier, import cycles (dpdm), unused files and exports (
 
 .PHONY: native-double
 native-double: deps ## Build the Finance-SDK C test double (.stack/native/libWeWorkFinanceSdk_C.so; the puller tests build it too)
-	@npx tsx services/puller/test/native/build.ts
+	@npx tsx services/testkit/src/finance-sdk-double/build.ts
 
 .PHONY: web
 web: deps ## Build the console into web/dist

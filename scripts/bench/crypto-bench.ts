@@ -22,7 +22,7 @@ import {
   createSealStream,
   DEFAULT_SEGMENT_SIZE,
   LocalKeyProvider,
-} from '../../services/common/src/crypto';
+} from '@cz/common/crypto';
 
 const MiB = 1024 * 1024;
 const SOURCE_CHUNK = MiB;

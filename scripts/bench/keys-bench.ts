@@ -16,10 +16,10 @@
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { RemoteKeyProvider } from '../../services/common/src/index';
-import { DATA_CLASS_CODES, type DataClass, type WrappedKey } from '../../services/common/src/crypto';
-import type { KeyRequestView, RewrapJobView } from '../../services/contracts/src/index';
-import { newSm4Key, unwrapDataKey, wrapDataKey } from '../../services/keyservice/src/core/material';
+import { RemoteKeyProvider } from '@cz/common';
+import { DATA_CLASS_CODES, type DataClass, type WrappedKey } from '@cz/common/crypto';
+import { type KeyRequestView, type RewrapJobView } from '@cz/contracts';
+import { newSm4Key, unwrapDataKey, wrapDataKey } from '@cz/keyservice';
 import {
   bearer,
   buildKeyService,
@@ -27,7 +27,7 @@ import {
   initKeyService,
   tokenOf,
   unsealWith,
-} from '../../services/keyservice/test/support';
+} from '@cz/testkit';
 
 const TARGET_SECONDS = 10;
 const CLASSES = Object.keys(DATA_CLASS_CODES) as DataClass[];

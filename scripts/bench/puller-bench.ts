@@ -19,10 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { fetchMedia, recordingsSink } from '../../services/puller/src/pull/media';
-import { SdkChild } from '../../services/puller/src/sdk/sdk-child';
-import { buildFinanceSdkDouble } from '../../services/puller/test/native/build';
-import { rsaKeyPair, writeDoubleScript } from '../../services/puller/test/native/script';
+import { fetchMedia, recordingsSink, SdkChild } from '@cz/puller';
+import { buildFinanceSdkDouble, rsaKeyPair, writeDoubleScript } from '@cz/testkit';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '5000' }, 'media-mib': { type: 'string', default: '64' } },

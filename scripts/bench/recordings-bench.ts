@@ -25,9 +25,9 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
-import { createMinioClient, databaseConfig, minioConfig } from '../../services/common/src/index';
-import { parseSealedHeader, sealedLayout, sealedRangeFor } from '../../services/common/src/crypto';
-import { loadStackEnv, repoRoot } from '../../services/common/test/support';
+import { createMinioClient, databaseConfig, minioConfig } from '@cz/common';
+import { parseSealedHeader, sealedLayout, sealedRangeFor } from '@cz/common/crypto';
+import { loadStackEnv, repoRoot } from '@cz/testkit';
 
 const MiB = 1024 * 1024;
 const PORT = 18084;

@@ -38,11 +38,29 @@ import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
 import type { ArchivedMessageV1, LoginReply, SearchReply } from '@cz/contracts';
-import { conversationIdOf, createMainDataSource, createServer, databaseConfig, indexKeyFor, IndexPurposes, keyProviderFromEnv, messageArchiveId, migrate } from '@cz/common';
+import {
+  conversationIdOf,
+  createMainDataSource,
+  createServer,
+  databaseConfig,
+  indexKeyFor,
+  IndexPurposes,
+  keyProviderFromEnv,
+  messageArchiveId,
+  migrate,
+} from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import { TokenHasher, parseQuery } from '@cz/common/search';
 import { loadStackEnv } from '@cz/testkit';
-import portal, { DEFAULT_LIMITS, KIND_CALL, KIND_MESSAGE, loadDirectory, SearchEngine, setUserScope, upsertUser } from '@cz/portal';
+import portal, {
+  DEFAULT_LIMITS,
+  KIND_CALL,
+  KIND_MESSAGE,
+  loadDirectory,
+  SearchEngine,
+  setUserScope,
+  upsertUser,
+} from '@cz/portal';
 import { chatArchiveHooks, storeMessages, type MessageRow } from '@cz/archiver';
 
 loadStackEnv();

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { Topics, type AlertSeverity, type AlertV1 } from '@cz/contracts';
 import { Kafka, logLevel } from 'kafkajs';
 import { alertRecord, createProducer, kafkaConfig, keyProviderFromEnv, sendDurably } from '@cz/common';
-import { loadStackEnv } from '../../services/common/test/support';
+import { loadStackEnv } from '@cz/testkit';
 
 const { values } = parseArgs({
   options: {

@@ -4,9 +4,7 @@
  * bank (head office), the branch head only 浦东分行. Never run against a production database.
  */
 import { createMainDataSource, keyProviderFromEnv } from '@cz/common';
-import { loadDirectory } from '../../services/portal/src/directory';
-import { setUserScope } from '../../services/portal/src/scope';
-import { upsertUser } from '../../services/portal/src/users';
+import { loadDirectory, setUserScope, upsertUser } from '@cz/portal';
 import { DEMO_CORP, demoDirectory } from './people';
 
 const HEAD_OFFICE = { all: true, units: [] };

@@ -18,14 +18,15 @@ import {
 import { openBuffer, sealBuffer } from '@cz/common/crypto';
 import { TokenHasher, indexTokens } from '@cz/common/search';
 import {
+  buildArchiver,
+  buildIngest,
   createTestDatabase,
   eventually,
   loadStackEnv,
-  uniqueCorp,
   type TestDatabase,
-} from '../../common/test/support';
-import { buildArchiver, buildIngest } from '../../common/test/apps';
-import { transcriptBackfillStep } from '../src/index/transcript-backfill';
+  uniqueCorp,
+} from '@cz/testkit';
+import { transcriptBackfillStep } from '../src/search/transcript-backfill';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();

@@ -12,14 +12,13 @@ import {
 } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import { TokenHasher, indexTokens } from '@cz/common/search';
-import { createTestDatabase, loadStackEnv, uniqueCorp, type TestDatabase } from '../../common/test/support';
-import { storeMessages } from '../src/store';
-import { splitReplayed, type ArchiveOptions } from '../src/batch/archive-batch';
-import { chatArchiveHooks } from '../src/batch/default-hooks';
+import { chatRows, createTestDatabase, loadStackEnv, type TestDatabase, uniqueCorp } from '@cz/testkit';
+import { storeMessages, type ArchiveOptions } from '../src/batch/chat-batch';
+import { splitReplayed } from '../src/batch/exactly-once';
+import { chatArchiveHooks } from '../src/batch/chat-hooks';
 import { ensureMonthPartitions } from '../src/partitions';
-import { backfillStep } from '../src/index/backfill';
+import { backfillStep } from '../src/search/message-backfill';
 import { customerRegistryHook } from '../src/org/customers';
-import { chatRows } from './archive-rows';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();

@@ -6,13 +6,14 @@ import { KafkaHeaders, Topics, dlqTopic } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv, messageArchiveId } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
 import {
+  buildArchiver,
+  buildIngest,
   createTestDatabase,
   eventually,
   loadStackEnv,
-  uniqueCorp,
   type TestDatabase,
-} from '../../common/test/support';
-import { buildArchiver, buildIngest } from '../../common/test/apps';
+  uniqueCorp,
+} from '@cz/testkit';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();

@@ -21,13 +21,14 @@ import {
 } from '@cz/common';
 import { openBuffer, sealBuffer } from '@cz/common/crypto';
 import {
+  buildArchiver,
+  buildIngest,
   createTestDatabase,
   eventually,
   loadStackEnv,
-  uniqueCorp,
   type TestDatabase,
-} from '../../common/test/support';
-import { buildArchiver, buildIngest } from '../../common/test/apps';
+  uniqueCorp,
+} from '@cz/testkit';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();

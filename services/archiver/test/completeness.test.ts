@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { createMainDataSource } from '@cz/common';
-import { createTestDatabase, uniqueCorp, type TestDatabase } from '../../common/test/support';
-import { promoteGaps, trackSeqs } from '../src/completeness';
-import type { MessageRow } from '../src/store';
+import { createTestDatabase, type TestDatabase, uniqueCorp } from '@cz/testkit';
+import { promoteGaps } from '../src/completeness/gap-alerts';
+import { trackSeqs } from '../src/completeness/seq-tracker';
+import type { MessageRow } from '../src/rows';
 
 const rowsOf = (corpId: string, seqs: number[]) =>
   seqs.map((seq) => ({ message: { corpId, seq, msgid: `m-${seq}` } }) as unknown as MessageRow);

@@ -8,7 +8,7 @@ import {
   type Topic,
 } from '@cz/contracts';
 import { callArchiveId, eventArchiveId, externalUserIndex, keyProviderFromEnv, phoneIndex } from '@cz/common';
-import { loadStackEnv, uniqueCorp } from '../../common/test/support';
+import { loadStackEnv, uniqueCorp } from '@cz/testkit';
 import { buildIngestApp, readCorpRecords } from './helpers';
 
 loadStackEnv();

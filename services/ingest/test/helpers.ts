@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, type Topic } from '@cz/contracts';
 import { createServer, kafkaConfig } from '@cz/common';
 import { openBuffer, type KeyProvider } from '@cz/common/crypto';
-import { eventually } from '../../common/test/support';
+import { eventually } from '@cz/testkit';
 import ingest from '../src/app';
 
 /**

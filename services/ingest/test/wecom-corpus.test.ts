@@ -20,16 +20,15 @@ import {
 } from '@cz/common';
 import { blindIndex, openBuffer } from '@cz/common/crypto';
 import {
+  buildArchiver,
+  buildIngest,
   createTestDatabase,
   eventually,
   loadStackEnv,
-  uniqueCorp,
   type TestDatabase,
-} from '../../common/test/support';
-import { buildArchiver, buildIngest } from '../../common/test/apps';
-import portal from '../../portal/src/app';
-import { upsertUser } from '../../portal/src/users';
-import { setUserScope } from '../../portal/src/scope';
+  uniqueCorp,
+} from '@cz/testkit';
+import portal, { setUserScope, upsertUser } from '@cz/portal';
 import { expectations, loadCorpus, type WeComRecord } from './fixtures/wecom/index';
 
 loadStackEnv();

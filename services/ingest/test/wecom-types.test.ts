@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
-import { loadStackEnv, uniqueCorp } from '../../common/test/support';
+import { loadStackEnv, uniqueCorp } from '@cz/testkit';
 import ingest from '../src/app';
 import { readCorpRecords } from './helpers';
 import { loadCorpus, type WeComRecord } from './fixtures/wecom/index';

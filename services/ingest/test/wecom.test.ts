@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
 import { keyProviderFromEnv } from '@cz/common';
-import { loadStackEnv, uniqueCorp } from '../../common/test/support';
+import { loadStackEnv, uniqueCorp } from '@cz/testkit';
 import { buildIngestApp, readCorpRecords } from './helpers';
 
 loadStackEnv();

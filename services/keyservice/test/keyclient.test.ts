@@ -9,16 +9,17 @@ import { after, before, describe, test } from 'node:test';
 import { KeyServiceError, KeyServiceUnavailableError, RemoteKeyProvider } from '@cz/common';
 import { CryptoError, openBuffer, parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import type { KeyInitReply, KeyRequestView, RewrapJobView } from '@cz/contracts';
-import { eventually, type TestDatabase } from '../../common/test/support';
 import {
   bearer,
   buildKeyService,
   createKeysTestDatabase,
+  eventually,
   initKeyService,
+  type KeyServiceApp,
+  type TestDatabase,
   tokenOf,
   unsealWith,
-  type KeyServiceApp,
-} from './support';
+} from '@cz/testkit';
 
 describe('remote KeyProvider against the key service (real HTTP, real MariaDB)', () => {
   let db: TestDatabase;

@@ -17,17 +17,18 @@ import type {
   KeyringListReply,
   RewrapJobView,
 } from '@cz/contracts';
-import { eventually, type TestDatabase } from '../../common/test/support';
-import { unwrapKek } from '../src/core/material';
 import {
   bearer,
   buildKeyService,
   createKeysTestDatabase,
+  eventually,
   initKeyService,
+  type KeyServiceApp,
+  type TestDatabase,
   tokenOf,
   unsealWith,
-  type KeyServiceApp,
-} from './support';
+} from '@cz/testkit';
+import { unwrapKek } from '../src/core/material';
 
 interface AuditRow {
   seq: string;

@@ -30,13 +30,14 @@ import {
 } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
 import {
+  buildArchiver,
+  buildIngest,
   createTestDatabase,
   eventually,
   loadStackEnv,
-  uniqueCorp,
   type TestDatabase,
-} from '../../common/test/support';
-import { buildArchiver, buildIngest } from '../../common/test/apps';
+  uniqueCorp,
+} from '@cz/testkit';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';
 import { setUserScope } from '../src/scope';

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import type { IngestBatchReply, LoginReply, MessageListReply } from '@cz/contracts';
 import { databaseConfig } from '@cz/common';
-import { eventually, loadStackEnv } from '../../common/test/support';
+import { eventually, loadStackEnv } from '@cz/testkit';
 
 loadStackEnv();
 const INGEST = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';

@@ -25,7 +25,17 @@ import {
   wecomMediaId,
 } from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
-import { archivedMessage, buildRecordings, type ChatSpec, createTestDatabase, loadStackEnv, sealedRow, type TestDatabase, testSettings, wav } from '@cz/testkit';
+import {
+  archivedMessage,
+  buildRecordings,
+  type ChatSpec,
+  createTestDatabase,
+  loadStackEnv,
+  sealedRow,
+  type TestDatabase,
+  testSettings,
+  wav,
+} from '@cz/testkit';
 import { chatArchiveHooks, storeMessages } from '@cz/archiver';
 import portal from '../src/app';
 import { upsertUser } from '../src/users';

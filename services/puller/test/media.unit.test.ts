@@ -7,8 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { fetchMedia, mediaRefsOf, type MediaSink } from '../src/pull/media';
 import { ChildGoneError, SdkChild } from '../src/sdk/sdk-child';
-import { buildFinanceSdkDouble } from './native/build';
-import { md5Hex, rsaKeyPair, writeDoubleScript, type WrittenScript } from './native/script';
+import {
+  buildFinanceSdkDouble,
+  md5Hex,
+  rsaKeyPair,
+  writeDoubleScript,
+  type WrittenScript,
+} from '@cz/testkit';
 
 interface RecordedSink extends MediaSink {
   bytes: Buffer[];

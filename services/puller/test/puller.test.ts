@@ -15,7 +15,20 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Topics, type AlertV1 } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv, wecomMediaId } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
-import { buildFinanceSdkDouble, type ChatLine, createTestDatabase, type DoubleScript, eventually, loadStackEnv, md5Hex, repoRoot, rsaKeyPair, type TestDatabase, uniqueCorp, writeDoubleScript } from '@cz/testkit';
+import {
+  buildFinanceSdkDouble,
+  type ChatLine,
+  createTestDatabase,
+  type DoubleScript,
+  eventually,
+  loadStackEnv,
+  md5Hex,
+  repoRoot,
+  rsaKeyPair,
+  type TestDatabase,
+  uniqueCorp,
+  writeDoubleScript,
+} from '@cz/testkit';
 import archiver, { completenessTimeZone, dayIn, reconcileDay } from '@cz/archiver';
 import ingest from '@cz/ingest';
 import puller from '../src/app';

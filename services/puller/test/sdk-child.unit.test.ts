@@ -6,8 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { buildFinanceSdkDouble } from './native/build';
-import { md5Hex, rsaKeyPair, writeDoubleScript, type WrittenScript } from './native/script';
+import {
+  buildFinanceSdkDouble,
+  md5Hex,
+  rsaKeyPair,
+  writeDoubleScript,
+  type WrittenScript,
+} from '@cz/testkit';
 import { ChildGoneError, SdkChild, SdkError } from '../src/sdk/sdk-child';
 
 const v1 = rsaKeyPair();

@@ -6,18 +6,19 @@ import type { DataSource } from 'typeorm';
 import type { LoginReply, StoredObjectReply } from '@cz/contracts';
 import { callArchiveId, createMainDataSource, createServer, keyProviderFromEnv } from '@cz/common';
 import {
+  buildArchiver,
+  buildIngest,
+  buildRecordings,
   createTestDatabase,
   eventually,
   loadStackEnv,
-  uniqueCorp,
+  md5,
   type TestDatabase,
-} from '../../common/test/support';
-import { buildArchiver, buildIngest } from '../../common/test/apps';
-import portal from '../../portal/src/app';
-import { upsertUser } from '../../portal/src/users';
-import { setUserScope } from '../../portal/src/scope';
-import { verifyAuditChain } from '../../portal/src/audit';
-import { buildRecordings, md5, testSettings, wav } from './support';
+  testSettings,
+  uniqueCorp,
+  wav,
+} from '@cz/testkit';
+import portal, { setUserScope, upsertUser, verifyAuditChain } from '@cz/portal';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();

@@ -5,29 +5,26 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'minio';
-import { createMinioClient, kafkaConfig, minioConfig } from '@cz/common';
+import { createMinioClient, kafkaConfig, keyProviderFromEnv, minioConfig } from '@cz/common';
 import type { StoredObjectReply } from '@cz/contracts';
 import { SEALED_MAGIC } from '@cz/common/crypto';
 import {
-  createTestDatabase,
-  eventually,
-  loadStackEnv,
-  uniqueCorp,
-  type TestDatabase,
-} from '../../common/test/support';
-import {
-  MiB,
-  TEST_BUCKET,
   amr,
   archiveCall,
   buildRecordings,
   callEventsOf,
-  keyProviderFromEnv,
+  createTestDatabase,
+  eventually,
+  loadStackEnv,
   md5,
+  MiB,
   sm3,
+  TEST_BUCKET,
+  type TestDatabase,
   testSettings,
+  uniqueCorp,
   wav,
-} from './support';
+} from '@cz/testkit';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();

@@ -3,15 +3,18 @@
  * the ingest → Kafka → archiver path that several services' tests drive.
  */
 import { randomBytes } from 'node:crypto';
-import type { KeyProvider } from '../src/crypto/index';
-import { createServer, kafkaConfig } from '../src/index';
-import archiver from '../../archiver/src/app';
-import ingest from '../../ingest/src/app';
-import type { TestDatabase } from './support';
+import archiver from '@cz/archiver';
+import { createServer, kafkaConfig } from '@cz/common';
+import type { KeyProvider } from '@cz/common/crypto';
+import ingest from '@cz/ingest';
+import type { TestDatabase } from './stack';
 
 export interface TestAppOptions {
   logger?: boolean;
 }
+
+/** An in-process archiver and the consumer group it reads the chat topic with (see `archiverDrained`). */
+export type TestArchiver = ReturnType<typeof createServer> & { readonly groupId: string };
 
 /**
  * An archiver on `db` with Kafka client id `clientId`, in a consumer group of its own
@@ -23,16 +26,12 @@ export async function buildArchiver(
   keys: KeyProvider,
   clientId: string,
   options: TestAppOptions & { groupPrefix?: string } = {},
-): Promise<ReturnType<typeof createServer>> {
+): Promise<TestArchiver> {
+  const groupId = `${options.groupPrefix ?? clientId}-${randomBytes(4).toString('hex')}`;
   const app = createServer('archiver', { logger: options.logger ?? false });
-  await app.register(archiver, {
-    database: db.config,
-    kafka: kafkaConfig(clientId),
-    keys,
-    groupId: `${options.groupPrefix ?? clientId}-${randomBytes(4).toString('hex')}`,
-  });
+  await app.register(archiver, { database: db.config, kafka: kafkaConfig(clientId), keys, groupId });
   await app.ready();
-  return app;
+  return Object.assign(app, { groupId });
 }
 
 /** An ingest producing to the shared Kafka with client id `clientId`. */

@@ -2,7 +2,7 @@
 import type { ArchivedMessageV1 } from '@cz/contracts';
 import { conversationIdOf, messageArchiveId } from '@cz/common';
 import { parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
-import type { MessageRow } from '../src/store';
+import type { MessageRow } from '@cz/archiver';
 
 export interface ChatSpec {
   corpId: string;

@@ -6,10 +6,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import fp from 'fastify-plugin';
 import { createDataSource, createServer } from '@cz/common';
 import type { KeyInitReply } from '@cz/contracts';
-import { createTestDatabase, type TestDatabase } from '../../common/test/support';
-import app from '../src/app';
-import type { KeyServiceSettings } from '../src/config';
-import { KEYS_MIGRATIONS_TABLE, keysMigrations } from '../src/migrations/index';
+import app, { KEYS_MIGRATIONS_TABLE, keysMigrations, type KeyServiceSettings } from '@cz/keyservice';
+import { createTestDatabase, type TestDatabase } from './stack';
 
 export async function createKeysTestDatabase(): Promise<TestDatabase> {
   return createTestDatabase({

@@ -1,3 +1,4 @@
+/** The recordings service in-process, its settings for tests, CDR rows and audio fixtures. */
 import { createHash, randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, Topics } from '@cz/contracts';
@@ -5,15 +6,13 @@ import {
   callArchiveId,
   createServer,
   kafkaConfig,
-  keyProviderFromEnv,
   minioConfig,
   phoneIndex,
   type KafkaConfig,
 } from '@cz/common';
 import { openBuffer, sealBuffer, type KeyProvider } from '@cz/common/crypto';
-import { eventually, type TestDatabase } from '../../common/test/support';
-import recordings from '../src/app';
-import type { RecordingsSettings } from '../src/config';
+import recordings, { type RecordingsSettings } from '@cz/recordings';
+import { eventually, type TestDatabase } from './stack';
 
 export const TEST_BUCKET = 'cz-test-recordings';
 export const MiB = 1024 * 1024;
@@ -140,5 +139,3 @@ export async function callEventsOf(keys: KeyProvider, corpId: string, expected: 
     await consumer.disconnect();
   }
 }
-
-export { keyProviderFromEnv };

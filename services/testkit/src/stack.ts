@@ -1,5 +1,5 @@
 /**
- * Test support shared by the services' tests. Integration tests run against the real local stack
+ * The local stack for tests, demo seeding and benches: its env, fresh migrated databases, polling. Integration tests run against the real local stack
  * started by scripts/stack (MariaDB, Kafka, MinIO); nothing here fakes a dependency.
  */
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
-import { createMainDataSource, databaseConfig, migrate, type DatabaseConfig } from '../src/index';
+import { createMainDataSource, databaseConfig, migrate, type DatabaseConfig } from '@cz/common';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -2,14 +2,15 @@
  * Builds the Finance-SDK test double (wework_finance_double.c) into a shared library with the
  * system C compiler. Nothing binary is committed: tests call this, and `make native-double` runs it.
  *
- *   npx tsx services/puller/test/native/build.ts   → prints the path of the .so
+ *   npx tsx services/testkit/src/finance-sdk-double/build.ts   → prints the path of the .so
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../stack';
 
 const source = fileURLToPath(new URL('./wework_finance_double.c', import.meta.url));
-const outDir = fileURLToPath(new URL('../../../../.stack/native/', import.meta.url));
+const outDir = `${repoRoot}.stack/native/`;
 export const doubleLibraryPath = `${outDir}libWeWorkFinanceSdk_C.so`;
 
 /** Compiles the double when missing or older than its source; returns the library path. */
