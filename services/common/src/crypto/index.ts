@@ -2,6 +2,8 @@ export * from './errors';
 export * from './primitives';
 export * from './keywrap';
 export * from './keys';
+export * from './sealed-header';
+export * from './sealed-layout';
 export * from './sealed';
 export * from './stream';
 export * from './blind-index';

@@ -1,14 +1,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { CryptoError } from './errors';
 import type { DataClass, KeyProvider } from './keys';
-import {
-  beginSealedObject,
-  openParsedHeader,
-  SEALED_TAG_BYTES,
-  tryParseSealedHeader,
-  type SealOptions,
-  type SegmentCrypto,
-} from './sealed';
+import { beginSealedObject, openParsedHeader, type SealOptions, type SegmentCrypto } from './sealed';
+import { SEALED_TAG_BYTES, tryParseSealedHeader } from './sealed-header';
 
 /*
  * Both transforms work segment by segment with one reused carry buffer, so memory stays at about
