@@ -1,11 +1,8 @@
 import { assertNationalCryptoAvailable } from '@cz/common/crypto';
-import { ServicePorts, httpConfig, startService } from '@cz/common';
+import { startService } from '@cz/common';
 import app from './app';
+import { complianceConfigFromEnv } from './config';
 
 assertNationalCryptoAvailable();
-await startService({
-  service: 'compliance',
-  http: httpConfig('compliance', ServicePorts.compliance),
-  plugin: app,
-  pluginOptions: {},
-});
+const config = complianceConfigFromEnv();
+await startService({ service: 'compliance', http: config.http, plugin: app, pluginOptions: {} });
