@@ -19,6 +19,29 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Packages meet only at their public API: another package is imported by its name (its
+    // src/index.ts), shared test support from @cz/testkit; never a path into its src/ or test/.
+    files: ['services/**/*.ts', 'scripts/**/*.ts', 'web/**/*.{ts,vue}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(services/)?[a-z][a-z0-9-]*/(src|test)(/|$)',
+              message:
+                'Import another package by its name (@cz/<package>, its src/index.ts) and shared test support from @cz/testkit, not by a path into its src/ or test/.',
+            },
+            {
+              regex: '^@cz/[^/]+/(src|test)(/|$)',
+              message: 'Import @cz/<package> itself (its public index), not a file under its src/ or test/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Vue console: eslint-plugin-vue's recommended rules on every SFC; vue-eslint-parser reads the
   // template and hands <script setup lang="ts"> to typescript-eslint's parser.
   ...pluginVue.configs['flat/recommended'],
