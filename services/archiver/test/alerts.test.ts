@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaHeaders, Topics, dlqTopic, type AlertV1, type CallTranscriptV1 } from '@cz/contracts';
+import { KafkaHeaders, Topics, type AlertV1, type CallTranscriptV1 } from '@cz/contracts';
 import {
   alertRecord,
   IndexPurposes,
@@ -18,11 +18,15 @@ import {
 import { openBuffer, sealBuffer } from '@cz/common/crypto';
 import { TokenHasher, indexTokens } from '@cz/common/search';
 import {
+  archiverDrained,
   buildArchiver,
   buildIngest,
   createTestDatabase,
+  type DeadLetterReader,
   eventually,
   loadStackEnv,
+  readDeadLetters,
+  type TestArchiver,
   type TestDatabase,
   uniqueCorp,
 } from '@cz/testkit';
@@ -55,7 +59,7 @@ const message = (msgid: string, msgtime: number, content = '这款产品保本�
 
 describe('archiver: cz.alert.v1 → alerts attached to archived messages and calls (real stack)', () => {
   let db: TestDatabase;
-  let archiverApp: ReturnType<typeof createServer>;
+  let archiverApp: TestArchiver;
   let ingestApp: ReturnType<typeof createServer>;
   const kafka = new Kafka({
     clientId: 'cz-archiver-alerts-test',
@@ -63,29 +67,18 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const dlq = kafka.consumer({ groupId: `cz-dlq-reader-${randomBytes(4).toString('hex')}` });
-  const dead = new Map<string, string[]>();
+  let deadLetters: DeadLetterReader;
 
   before(async () => {
     db = await createTestDatabase();
     archiverApp = await buildArchiver(db, keys, 'cz-archiver-alerts-test');
     ingestApp = await buildIngest(keys, 'cz-ingest-alerts-test');
     await producer.connect();
-    await dlq.connect();
-    await dlq.subscribe({ topic: dlqTopic(Topics.alerts), fromBeginning: false });
-    await dlq.run({
-      eachMessage: async ({ message: m }) => {
-        // the stack's running archiver reads cz.alert.v1 too and dead-letters the same records
-        if (!m.headers?.[KafkaHeaders.sourceGroup]?.toString().startsWith('cz-archiver-alerts-test-')) return;
-        const corp = m.headers?.[KafkaHeaders.corpId]?.toString() ?? '';
-        dead.set(corp, [...(dead.get(corp) ?? []), m.headers?.[KafkaHeaders.error]?.toString() ?? '']);
-      },
-    });
-    // give the DLQ reader its partition before anything is dead-lettered
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // only what this archiver dead-letters: the stack's running one reads cz.alert.v1 too
+    deadLetters = await readDeadLetters([Topics.alerts], [`${archiverApp.groupId}-alerts`]);
   });
   after(async () => {
-    await dlq.disconnect();
+    await deadLetters.stop();
     await producer.disconnect();
     await ingestApp.close();
     await archiverApp.close();
@@ -294,10 +287,13 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
       good,
     ]);
     await stored(good.id);
-    const errors = await eventually('7 dead-lettered alert records', async () => {
-      const list = dead.get(corpId) ?? [];
-      return list.length >= 7 ? list : undefined;
-    });
+    await eventually('7 dead-lettered alert records', async () =>
+      deadLetters.of(corpId).length >= 7 ? true : undefined,
+    );
+    // counted once the archiver and the DLQ reader have caught up: a record dead-lettered twice fails
+    await archiverDrained(archiverApp);
+    await deadLetters.drained();
+    const errors = deadLetters.of(corpId).map((letter) => letter.error);
     assert.equal(errors.filter((e) => e.startsWith('crypto:')).length, 2, errors.join(' | '));
     assert.equal(errors.filter((e) => e.startsWith('json:')).length, 1, errors.join(' | '));
     const contract = errors.filter((e) => e.startsWith('contract cz.alert.v1 violated'));

@@ -2,15 +2,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaHeaders, Topics, dlqTopic } from '@cz/contracts';
+import { KafkaHeaders, Topics } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv, messageArchiveId } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
 import {
+  archiverDrained,
   buildArchiver,
   buildIngest,
   createTestDatabase,
   eventually,
   loadStackEnv,
+  readDeadLetters,
+  type TestArchiver,
   type TestDatabase,
   uniqueCorp,
 } from '@cz/testkit';
@@ -20,7 +23,7 @@ const keys = keyProviderFromEnv();
 
 describe('archiver: Kafka → MariaDB (real stack)', () => {
   let db: TestDatabase;
-  let archiverApp: ReturnType<typeof createServer>;
+  let archiverApp: TestArchiver;
   let ingestApp: ReturnType<typeof createServer>;
   const kafka = new Kafka({
     clientId: 'cz-archiver-test',
@@ -95,7 +98,8 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
       );
       return found.length >= 3 ? found : undefined;
     });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // counted once the archiver has consumed everything posted, the retry included
+    await archiverDrained(archiverApp);
     const again = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM message WHERE corp_id = ?', [
       corpId,
     ]);
@@ -180,30 +184,21 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
       return rows.length === 1 ? true : undefined;
     });
 
-    const dlq = kafka.consumer({ groupId: `cz-dlq-reader-${marker}` });
-    const seen = new Map<string, Record<string, string>>();
-    await dlq.connect();
-    await dlq.subscribe({ topic: dlqTopic(Topics.messages), fromBeginning: true });
-    await dlq.run({
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString() ?? '';
-        if (!key.startsWith(marker)) return;
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-        );
-        seen.set(key, headers);
-      },
-    });
+    const deadLetters = await readDeadLetters([Topics.messages], [archiverApp.groupId]);
+    const letter = (kind: string) => deadLetters.of(corpId).find((l) => l.key === `${marker}-${kind}`);
     try {
       await eventually('both bad records in the DLQ', async () =>
-        seen.has(`${marker}-t`) && seen.has(`${marker}-w`) ? true : undefined,
+        letter('t') && letter('w') ? true : undefined,
       );
+      // the good record of the same batch is not dead-lettered, checked once everything is read
+      await archiverDrained(archiverApp);
+      await deadLetters.drained();
     } finally {
-      await dlq.disconnect();
+      await deadLetters.stop();
     }
-    assert.match(seen.get(`${marker}-t`)![KafkaHeaders.error]!, /^crypto:/);
-    assert.match(seen.get(`${marker}-w`)![KafkaHeaders.error]!, /contract cz\.msg\.v1 violated/);
-    assert.equal(seen.get(`${marker}-t`)![KafkaHeaders.sourceTopic], Topics.messages);
-    assert.ok(!seen.has(`${marker}-g`));
+    assert.match(letter('t')!.error, /^crypto:/);
+    assert.match(letter('w')!.error, /contract cz\.msg\.v1 violated/);
+    assert.equal(letter('t')!.sourceTopic, Topics.messages);
+    assert.equal(letter('g'), undefined);
   });
 });

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import {
-  KafkaHeaders,
-  Topics,
-  dlqTopic,
-  type CallRecordingAttachedV1,
-  type CallTranscriptV1,
-  type Topic,
-} from '@cz/contracts';
+import { KafkaHeaders, Topics, type CallRecordingAttachedV1, type CallTranscriptV1 } from '@cz/contracts';
 import {
   callArchiveId,
   createServer,
@@ -21,11 +13,15 @@ import {
 } from '@cz/common';
 import { openBuffer, sealBuffer } from '@cz/common/crypto';
 import {
+  archiverDrained,
   buildArchiver,
   buildIngest,
   createTestDatabase,
+  type DeadLetterReader,
   eventually,
   loadStackEnv,
+  readDeadLetters,
+  type TestArchiver,
   type TestDatabase,
   uniqueCorp,
 } from '@cz/testkit';
@@ -48,7 +44,7 @@ const cdr = (corpId: string, callId: string, extra: Record<string, unknown> = {}
 
 describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => {
   let db: TestDatabase;
-  let archiverApp: ReturnType<typeof createServer>;
+  let archiverApp: TestArchiver;
   let ingestApp: ReturnType<typeof createServer>;
   const kafka = new Kafka({
     clientId: 'cz-archiver-calls-test',
@@ -56,38 +52,21 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const dlqSeen = new Map<string, { corp: string; error: string; source: string }[]>();
-  const dlqConsumers: ReturnType<Kafka['consumer']>[] = [];
+  let deadLetters: DeadLetterReader;
 
   before(async () => {
     db = await createTestDatabase();
     archiverApp = await buildArchiver(db, keys, 'cz-archiver-calls-test');
     ingestApp = await buildIngest(keys, 'cz-ingest-calls-test');
     await producer.connect();
-    // DLQ readers from now on (records older than this test are not ours)
-    for (const topic of [Topics.calls, Topics.events] as Topic[]) {
-      const consumer = kafka.consumer({ groupId: `cz-dlq-reader-${randomBytes(4).toString('hex')}` });
-      await consumer.connect();
-      await consumer.subscribe({ topic: dlqTopic(topic), fromBeginning: false });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          const corp = message.headers?.[KafkaHeaders.corpId]?.toString() ?? '';
-          const list = dlqSeen.get(corp) ?? [];
-          list.push({
-            corp,
-            error: message.headers?.[KafkaHeaders.error]?.toString() ?? '',
-            source: message.headers?.[KafkaHeaders.sourceTopic]?.toString() ?? '',
-          });
-          dlqSeen.set(corp, list);
-        },
-      });
-      dlqConsumers.push(consumer);
-    }
-    // give the DLQ readers their partitions before anything is dead-lettered
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // only what this archiver dead-letters: the stack's running one reads the same topics
+    deadLetters = await readDeadLetters(
+      [Topics.calls, Topics.events],
+      [`${archiverApp.groupId}-calls`, `${archiverApp.groupId}-events`],
+    );
   });
   after(async () => {
-    for (const consumer of dlqConsumers) await consumer.disconnect();
+    await deadLetters.stop();
     await producer.disconnect();
     await ingestApp.close();
     await archiverApp.close();
@@ -96,7 +75,7 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
 
   const dlqFor = (corp: string, count: number) =>
     eventually(`${count} DLQ records of ${corp}`, async () => {
-      const list = dlqSeen.get(corp) ?? [];
+      const list = deadLetters.of(corp);
       return list.length >= count ? list : undefined;
     });
 
@@ -136,12 +115,14 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     );
     assert.equal(Number(flag!.has_transcript), 1);
 
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // counted once the archiver and the DLQ reader have caught up with everything posted
+    await archiverDrained(archiverApp);
+    await deadLetters.drained();
     const [count] = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM call_record WHERE corp_id = ?', [
       corpId,
     ]);
     assert.equal(Number(count!.n), 1, 'idempotent on (corp, callId)');
-    assert.equal((dlqSeen.get(corpId) ?? []).length, 0, 'a re-posted identical CDR is not a conflict');
+    assert.equal(deadLetters.of(corpId).length, 0, 'a re-posted identical CDR is not a conflict');
 
     // no plaintext of the customer number or the transcript anywhere in this database
     const tables = await db.query<{ TABLE_NAME: string }>(
@@ -176,7 +157,7 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     );
     const [dead] = await dlqFor(corpId, 1);
     assert.match(dead!.error, /^conflict: call C-2 .* already archived with different content/);
-    assert.equal(dead!.source, Topics.calls);
+    assert.equal(dead!.sourceTopic, Topics.calls);
     const [row] = await db.query<{ agent_id: string }>('SELECT agent_id FROM call_record WHERE id = ?', [id]);
     assert.equal(row!.agent_id, 'agent-7');
   });
@@ -306,7 +287,7 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
       );
       return found.length >= 3 ? found : undefined;
     });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await archiverDrained(archiverApp);
     const [count] = await db.query<{ n: number }>(
       'SELECT COUNT(*) AS n FROM behaviour_event WHERE corp_id = ?',
       [corpId],
@@ -348,6 +329,6 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     );
     const [dead] = await dlqFor(corpId, 1);
     assert.match(dead!.error, /^conflict: event d-1 .* different content/);
-    assert.equal(dead!.source, Topics.events);
+    assert.equal(dead!.sourceTopic, Topics.events);
   });
 });

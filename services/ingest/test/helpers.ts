@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, type Topic } from '@cz/contracts';
 import { createServer, kafkaConfig } from '@cz/common';
 import { openBuffer, type KeyProvider } from '@cz/common/crypto';
-import { eventually } from '@cz/testkit';
+import { drained, eventually } from '@cz/testkit';
 import ingest from '../src/app';
 
 /**
@@ -36,7 +36,7 @@ export interface CorpRecord<T> {
 
 /**
  * Reads what reached `topic` for one corp, opening each sealed value: waits for `expected` records,
- * then a little longer, to catch anything written twice.
+ * then until the reader has read the whole topic as it was then, to catch anything written twice.
  */
 export async function readCorpRecords<T>(
   keys: KeyProvider,
@@ -49,7 +49,8 @@ export async function readCorpRecords<T>(
     brokers: kafkaConfig('x').brokers,
     logLevel: logLevel.NOTHING,
   });
-  const consumer = kafka.consumer({ groupId: `cz-test-${corpId}-${topic}` });
+  const groupId = `cz-test-${corpId}-${topic}`;
+  const consumer = kafka.consumer({ groupId });
   const found: CorpRecord<T>[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -67,7 +68,7 @@ export async function readCorpRecords<T>(
     await eventually(`${expected} records of ${corpId} on ${topic}`, async () =>
       found.length >= expected ? true : undefined,
     );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await drained([{ groupId, topics: [topic] }]);
     return found;
   } finally {
     await consumer.disconnect();

@@ -7,6 +7,7 @@
 export * from './stack';
 export * from './apps';
 export * from './drained';
+export * from './dead-letters';
 export * from './archive-rows';
 export * from './recordings';
 export * from './keyservice';
