@@ -1,13 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import {
-  databasePlugin,
-  errorHandlerPlugin,
-  healthPlugin,
-  keysPlugin,
-  mainDataSourceOptions,
-  type DatabaseConfig,
-} from '@cz/common';
+import { errorHandlerPlugin, healthPlugin, keysPlugin, type DatabaseConfig } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
+import databasePlugin from './plugins/external/database';
 import supervisorPlugin from './plugins/app/supervisor';
 import pullerRoutes from './routes/puller';
 import type { PullerSettings } from './config';
@@ -24,7 +18,7 @@ export interface PullerOptions {
  */
 const app: FastifyPluginAsync<PullerOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(databasePlugin, { ...mainDataSourceOptions(options.database), poolSize: 5 });
+  await fastify.register(databasePlugin, { database: options.database });
   await fastify.register(keysPlugin, { keys: options.keys });
   await fastify.register(supervisorPlugin, { settings: options.settings, keys: options.keys });
   await fastify.register(healthPlugin, {

@@ -1,15 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  databasePlugin,
   errorHandlerPlugin,
   healthPlugin,
   keysPlugin,
-  mainDataSourceOptions,
   type DatabaseConfig,
   type KafkaConfig,
   type MinioConfig,
 } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
+import databasePlugin from './plugins/external/database';
 import minioPlugin from './plugins/external/minio';
 import kafkaPlugin from './plugins/external/kafka';
 import storagePlugin from './plugins/app/storage';
@@ -40,7 +39,7 @@ export interface RecordingsOptions {
  */
 const app: FastifyPluginAsync<RecordingsOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
+  await fastify.register(databasePlugin, { database: options.database });
   await fastify.register(minioPlugin, { minio: options.minio, bucket: options.settings.bucket });
   await fastify.register(kafkaPlugin, {
     kafka: options.kafka,
