@@ -4,7 +4,7 @@
  * asserted after this instead of after a sleep, which was either too short on a slow machine or
  * wasted time on a fast one.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Topics } from '@cz/contracts';
 import { kafkaConfig } from '@cz/common';
 
@@ -62,18 +62,13 @@ export async function drained(groups: readonly GroupTopics[], options: DrainOpti
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const lagging: string[] = [];
-      for (const { groupId, topics } of groups) {
-        const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
-        for (const { topic, partitions } of committed) {
-          const offsetOf = new Map(partitions.map(({ partition, offset }) => [partition, BigInt(offset)]));
-          for (const target of targets.get(topic) ?? []) {
-            // -1: the group has committed nothing on this partition yet
-            const offset = offsetOf.get(target.partition) ?? -1n;
-            if (target.end === target.start || offset >= target.end) continue;
-            lagging.push(`${groupId} ${topic}[${target.partition}] committed ${offset} < end ${target.end}`);
-          }
-        }
+      let lagging: string[];
+      try {
+        lagging = await laggingPartitions(admin, groups, targets);
+      } catch (err) {
+        // e.g. NOT_COORDINATOR_FOR_GROUP while a fresh group's coordinator loads: look again
+        if (!(err as { retriable?: boolean }).retriable) throw err;
+        lagging = [`offsets not readable yet: ${(err as Error).message}`];
       }
       if (lagging.length === 0) return;
       if (Date.now() >= deadline) {
@@ -84,6 +79,28 @@ export async function drained(groups: readonly GroupTopics[], options: DrainOpti
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The partitions some group has not committed up to their target end offset, described. */
+async function laggingPartitions(
+  admin: Admin,
+  groups: readonly GroupTopics[],
+  targets: Map<string, PartitionTarget[]>,
+): Promise<string[]> {
+  const lagging: string[] = [];
+  for (const { groupId, topics } of groups) {
+    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    for (const { topic, partitions } of committed) {
+      const offsetOf = new Map(partitions.map(({ partition, offset }) => [partition, BigInt(offset)]));
+      for (const target of targets.get(topic) ?? []) {
+        // -1: the group has committed nothing on this partition yet
+        const offset = offsetOf.get(target.partition) ?? -1n;
+        if (target.end === target.start || offset >= target.end) continue;
+        lagging.push(`${groupId} ${topic}[${target.partition}] committed ${offset} < end ${target.end}`);
+      }
+    }
+  }
+  return lagging;
 }
 
 /**
