@@ -346,8 +346,13 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       'a running SDK child',
       async () => (await statusOf())?.childPid ?? undefined,
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // kill it inside GetChatData, where the double sleeps (the main thread's wait channel is a
+    // nanosleep), rather than at a guessed moment that a slow machine may miss
+    await eventually('the SDK child inside GetChatData', async () =>
+      readFileSync(`/proc/${victim}/wchan`, 'utf8').includes('nanosleep') ? true : undefined,
+    );
     process.kill(victim, 'SIGKILL');
+    assert.ok((await archived(corpId)).length < 6, 'the kill lands before every message is archived');
     const rows = await eventually(
       'all six archived',
       async () => {
