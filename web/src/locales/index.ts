@@ -3,7 +3,6 @@ import zhCN, { type MessageSchema } from './zh-CN';
 import en from './en';
 
 export type AppLocale = 'zh-CN' | 'en';
-export const SUPPORTED_LOCALES: readonly AppLocale[] = ['zh-CN', 'en'];
 
 const STORAGE_KEY = 'cz.locale';
 
