@@ -291,7 +291,7 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
       deadLetters.of(corpId).length >= 7 ? true : undefined,
     );
     // counted once the archiver and the DLQ reader have caught up: a record dead-lettered twice fails
-    await archiverDrained(archiverApp);
+    await archiverDrained(archiverApp, { topics: [Topics.alerts] });
     await deadLetters.drained();
     const errors = deadLetters.of(corpId).map((letter) => letter.error);
     assert.equal(errors.filter((e) => e.startsWith('crypto:')).length, 2, errors.join(' | '));

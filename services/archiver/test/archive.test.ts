@@ -99,7 +99,7 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
       return found.length >= 3 ? found : undefined;
     });
     // counted once the archiver has consumed everything posted, the retry included
-    await archiverDrained(archiverApp);
+    await archiverDrained(archiverApp, { topics: [Topics.messages] });
     const again = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM message WHERE corp_id = ?', [
       corpId,
     ]);
@@ -191,7 +191,7 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
         letter('t') && letter('w') ? true : undefined,
       );
       // the good record of the same batch is not dead-lettered, checked once everything is read
-      await archiverDrained(archiverApp);
+      await archiverDrained(archiverApp, { topics: [Topics.messages] });
       await deadLetters.drained();
     } finally {
       await deadLetters.stop();

@@ -116,7 +116,7 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     assert.equal(Number(flag!.has_transcript), 1);
 
     // counted once the archiver and the DLQ reader have caught up with everything posted
-    await archiverDrained(archiverApp);
+    await archiverDrained(archiverApp, { topics: [Topics.calls] });
     await deadLetters.drained();
     const [count] = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM call_record WHERE corp_id = ?', [
       corpId,
@@ -287,7 +287,7 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
       );
       return found.length >= 3 ? found : undefined;
     });
-    await archiverDrained(archiverApp);
+    await archiverDrained(archiverApp, { topics: [Topics.events] });
     const [count] = await db.query<{ n: number }>(
       'SELECT COUNT(*) AS n FROM behaviour_event WHERE corp_id = ?',
       [corpId],
