@@ -400,7 +400,7 @@ describe('search and conversation e2e', () => {
     await assertMasked('customer search');
   });
 
-  test('[REG-02] calls: kind tag, masked customer number, recording player that plays', async () => {
+  test('[REG-02] calls: kind tag, masked customer number, recording player that plays', async (t) => {
     await page.click('[data-test="search-reset"]');
     await page.locator('[data-test="search-initial"]').waitFor();
     await page.locator('[data-test="search-kind"] label', { hasText: '通话' }).click();
@@ -466,6 +466,9 @@ describe('search and conversation e2e', () => {
       assert.equal(state.gone, undefined, `recording ${i + 1}: the player went away instead of playing`);
       assert.equal(state.error, undefined, `recording ${i + 1}: the browser could not decode it`);
       assert.ok(state.duration! > 0 && state.currentTime! >= 0.5, `recording ${i + 1} played`);
+      t.diagnostic(
+        `recording ${i + 1}: played to ${state.currentTime!.toFixed(2)} s of ${state.duration!.toFixed(2)} s`,
+      );
       await audio.evaluate((el: HTMLAudioElement) => el.pause());
     }
     await screenshot('search-calls');
