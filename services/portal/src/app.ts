@@ -1,13 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import {
-  databasePlugin,
-  errorHandlerPlugin,
-  healthPlugin,
-  keysPlugin,
-  mainDataSourceOptions,
-  type DatabaseConfig,
-} from '@cz/common';
+import { errorHandlerPlugin, healthPlugin, keysPlugin, type DatabaseConfig } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
+import databasePlugin from './plugins/external/database';
 import consolePlugin from './plugins/external/console';
 import authPlugin from './plugins/app/auth';
 import cursorsPlugin from './plugins/app/cursors';
@@ -36,7 +30,7 @@ export interface PortalOptions {
 /** Portal: the console's API (auth, search, views, audit) and the console itself. */
 const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
-  await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
+  await fastify.register(databasePlugin, { database: options.database });
   await fastify.register(consolePlugin, { root: options.consoleRoot });
   await fastify.register(keysPlugin, { keys: options.keys });
   await fastify.register(cursorsPlugin, { cursorKey: options.cursorKey });
