@@ -139,7 +139,6 @@ export const CallTranscriptV1 = Type.Object(
 export type CallTranscriptV1 = Static<typeof CallTranscriptV1>;
 
 export type CallEventV1 = ArchivedCallV1 | CallRecordingAttachedV1 | CallTranscriptV1;
-export const CallEventKinds = ['cdr', 'recording', 'transcript'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Recordings service API (PUT/GET /v1/recordings/{callId}, PUT/GET /v1/media/{corpId}/{mediaId})
