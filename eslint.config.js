@@ -1,4 +1,5 @@
-// ESLint flat config: typescript-eslint's recommended rules on every TS file; Prettier owns formatting.
+// ESLint flat config: typescript-eslint's recommended rules on every TS file, its type-checked
+// rules on services and scripts; Prettier owns formatting.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import pluginVue from 'eslint-plugin-vue';
@@ -17,6 +18,30 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-console': 'off',
+    },
+  },
+  {
+    // Services and scripts get typescript-eslint's type-checked rules (floating promises, unsafe
+    // any, needless assertions …), with the type information of the root tsconfig.
+    files: ['services/**/*.ts', 'scripts/**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // node:test's describe/it/test return promises that the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after'],
+            },
+          ],
+        },
+      ],
+      // Fastify plugins and handlers are async by contract, awaiting or not.
+      '@typescript-eslint/require-await': 'off',
     },
   },
   {

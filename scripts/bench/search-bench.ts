@@ -360,7 +360,7 @@ async function archiveStream(
     }
   }
   for (let w = 0; w < WORKERS; w += 1) await flush(w);
-  await Promise.all(inflight);
+  await Promise.all(inflight.map((p) => p ?? Promise.resolve()));
   const archiveSeconds = (now() - started) / 1000;
   const archived = completed;
   const rateBetween = (fromFraction: number, toFraction: number) => {
@@ -486,7 +486,7 @@ async function main() {
       await migrate(ds);
       const probe = env('PROBE', 0);
       if (probe > 0) {
-        const [count] = (await ds.query('SELECT COUNT(*) AS n FROM message_key')) as { n: string }[];
+        const [count] = await ds.query<{ n: string }[]>('SELECT COUNT(*) AS n FROM message_key');
         log(
           `probe: ${probe.toLocaleString()} new messages into ${Number(count?.n).toLocaleString()} archived`,
         );
@@ -506,11 +506,11 @@ async function main() {
         return;
       }
     } else archive = await archiveAndBaseline(ds, dbName, dir);
-    const sizes = (await ds.query(
+    const sizes = await ds.query<{ t: string; bytes: string; rowsEstimate: string }[]>(
       `SELECT TABLE_NAME AS t, SUM(DATA_LENGTH + INDEX_LENGTH) AS bytes, SUM(TABLE_ROWS) AS rowsEstimate FROM information_schema.TABLES
        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('message', 'message_key', 'message_recipient', 'search_token', 'bench_plain')
        GROUP BY TABLE_NAME`,
-    )) as { t: string; bytes: string; rowsEstimate: string }[];
+    );
 
     // ---- 4. queries
     const app = createServer('portal', { logger: false });
@@ -791,7 +791,7 @@ async function main() {
         `| ${kind} (n=${s.engine.length}) | ${ms(e50)} / ${ms(e95)} ms | ${ms(percentile(s.ours, 50))} / ${ms(percentile(s.ours, 95))} ms | ${ms(percentile(s.like, 50))} / ${ms(percentile(s.like, 95))} ms | ${(percentile(s.like, 95) / e95).toFixed(1)} |`,
       );
     }
-    const [pool] = (await ds.query('SELECT @@innodb_buffer_pool_size AS b')) as { b: string }[];
+    const [pool] = await ds.query<{ b: string }[]>('SELECT @@innodb_buffer_pool_size AS b');
     report.push(
       '',
       `MariaDB innodb_buffer_pool_size ${(Number(pool?.b ?? 0) / 2 ** 20).toFixed(0)} MiB; the LIKE table and the archive share it.`,

@@ -23,10 +23,10 @@ let unreadable = 0;
 try {
   let after = '';
   for (;;) {
-    const rows = (await db.query(
+    const rows = await db.query<{ id: string; sealed_record: Buffer }[]>(
       "SELECT id, sealed_record FROM message WHERE kek_id LIKE 'local/%' AND id > ? ORDER BY id LIMIT 500",
       [after],
-    )) as { id: string; sealed_record: Buffer }[];
+    );
     if (rows.length === 0) break;
     after = rows[rows.length - 1]!.id;
     for (const row of rows) {

@@ -22,11 +22,11 @@ export async function ensureMonthPartitions(
   const report: { table: string; added: string[] }[] = [];
   const targetIndex = now.getUTCFullYear() * 12 + now.getUTCMonth() + monthsAhead; // months since year 0
   for (const table of MONTH_PARTITIONED_TABLES) {
-    const rows = (await db.query(
+    const rows = await db.query<{ name: string }[]>(
       `SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS
        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND PARTITION_NAME IS NOT NULL`,
       [table],
-    )) as { name: string }[];
+    );
     const names = rows.map((r) => r.name);
     if (!names.includes('p_future')) continue; // not partitioned the way this code expects
     let lastIndex = -1;

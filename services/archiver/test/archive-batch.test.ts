@@ -209,7 +209,7 @@ describe('archiver at volume: one transaction per batch, exactly once (real Mari
     const rows = await chatRows(keys, [
       { corpId, msgid: 'o1', from: 'u1', tolist: ['u2'], msgtime: Date.UTC(2026, 6, 1), text: 'offset' },
     ]);
-    await storeMessages(ds, rows, undefined, { ...options, position: first.position! });
+    await storeMessages(ds, rows, undefined, { ...options, position: first.position });
     const stored = await db.query<{ next_offset: string }>(
       'SELECT next_offset FROM archive_offset WHERE group_id = ? AND partition_no = 3',
       [where.groupId],

@@ -300,8 +300,8 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
         r.id,
         r.type,
         r.staff_id,
-        r.customer_index && String(r.customer_index),
-        r.phone_index && String(r.phone_index),
+        r.customer_index && String(r.customer_index as Buffer | string),
+        r.phone_index && String(r.phone_index as Buffer | string),
         r.consent_category,
       ]),
       [

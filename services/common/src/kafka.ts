@@ -202,6 +202,8 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
     eachBatchAutoResolve: false,
     autoCommit: true,
+    // kafkajs hands these callbacks in as bound closures, though its typings declare them as methods
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const poison = await options.handleBatch(batch.messages, batch.partition);

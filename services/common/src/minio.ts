@@ -21,9 +21,11 @@ export async function ensureLockedBucket(client: Client, bucket: string): Promis
   }
   let enabled: string | undefined;
   try {
-    enabled = (
-      (await client.getObjectLockConfig(bucket)) as unknown as { objectLockEnabled?: string } | undefined
-    )?.objectLockEnabled;
+    enabled =
+      // minio's typings declare void here; the call returns a promise of the bucket's lock configuration
+      // eslint-disable-next-line @typescript-eslint/await-thenable
+      ((await client.getObjectLockConfig(bucket)) as unknown as { objectLockEnabled?: string } | undefined)
+        ?.objectLockEnabled;
   } catch {
     enabled = undefined;
   }

@@ -279,7 +279,8 @@ describe('[REG-01] WeCom corpus: ingest → archive → portal (real stack)', ()
     );
     const texts = await Promise.all(
       variants.map(
-        async (v) => JSON.parse((await openBuffer(v.sealed_record, keys)).toString()).text as string,
+        async (v) =>
+          (JSON.parse((await openBuffer(v.sealed_record, keys)).toString()) as { text: string }).text,
       ),
     );
     assert.deepEqual(texts, ['第二版内容（不同）', '批内第二条'], 'nothing acknowledged is lost');

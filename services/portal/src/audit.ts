@@ -35,10 +35,12 @@ export async function appendAudit(
     sealedDetail = await sealBuffer(Buffer.from(JSON.stringify(entry.sensitive)), options.keys, 'audit');
   }
   return db.transaction(async (tx) => {
-    const [head] = (await tx.query('SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE')) as {
-      seq: string;
-      hash: string;
-    }[];
+    const [head] = await tx.query<
+      {
+        seq: string;
+        hash: string;
+      }[]
+    >('SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE');
     if (!head) throw new Error('audit chain head missing: run migrations');
     const seq = (BigInt(head.seq) + 1n).toString();
     const detail = JSON.stringify(entry.detail);

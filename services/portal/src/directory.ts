@@ -99,9 +99,11 @@ export async function loadDirectory(
       const unitIds = [...new Set(employees.map((e) => e.orgUnitId))];
       const known = new Set(
         (
-          (await tx.query('SELECT id FROM org_unit WHERE corp_id = ? AND id IN (?)', [corpId, unitIds])) as {
-            id: string;
-          }[]
+          await tx.query<
+            {
+              id: string;
+            }[]
+          >('SELECT id FROM org_unit WHERE corp_id = ? AND id IN (?)', [corpId, unitIds])
         ).map((r) => r.id),
       );
       const missing = unitIds.filter((id) => !known.has(id));
@@ -165,10 +167,10 @@ async function upsertOrgUnits(
   now: Date,
 ): Promise<number> {
   if (units.length === 0) return 0;
-  const stored = (await tx.query(
+  const stored = await tx.query<UnitRow[]>(
     'SELECT id, parent_id, name, path, depth FROM org_unit WHERE corp_id = ? FOR UPDATE',
     [corpId],
-  )) as UnitRow[];
+  );
   const tree = new Map(stored.map((u) => [u.id, { ...u }]));
   const seen = new Set<string>();
   for (const u of units) {
@@ -227,11 +229,13 @@ async function upsertOrgUnits(
 export async function orgTree(db: DataSource, corpId: string, within: readonly string[] | null = null) {
   if (within?.length === 0) return [];
   const subtree = within ? ` AND (${within.map(() => 'u.path LIKE ?').join(' OR ')})` : '';
-  const rows = (await db.query(
+  const rows = await db.query<
+    { id: string; parent_id: string | null; name: string; depth: number; employees: number | string }[]
+  >(
     `SELECT u.id, u.parent_id, u.name, u.depth, (SELECT COUNT(*) FROM employee e WHERE e.corp_id = u.corp_id AND e.org_unit_id = u.id) AS employees
      FROM org_unit u WHERE u.corp_id = ?${subtree} ORDER BY u.path`,
     [corpId, ...(within ?? []).map(pathPrefixPattern)],
-  )) as { id: string; parent_id: string | null; name: string; depth: number; employees: number | string }[];
+  );
   return rows.map((r) => ({
     id: r.id,
     parentId: r.parent_id,
@@ -246,18 +250,20 @@ export async function orgTree(db: DataSource, corpId: string, within: readonly s
  * corp that has a unit with this id. Undefined when the unit does not exist.
  */
 export async function orgSubtreeUserIds(db: DataSource, orgUnitId: string): Promise<string[] | undefined> {
-  const units = (await db.query('SELECT corp_id, path FROM org_unit WHERE id = ?', [orgUnitId])) as {
-    corp_id: string;
-    path: string;
-  }[];
+  const units = await db.query<
+    {
+      corp_id: string;
+      path: string;
+    }[]
+  >('SELECT corp_id, path FROM org_unit WHERE id = ?', [orgUnitId]);
   if (units.length === 0) return undefined;
   const userids = new Set<string>();
   for (const unit of units) {
-    const rows = (await db.query(
+    const rows = await db.query<{ userid: string }[]>(
       `SELECT e.userid FROM org_unit u JOIN employee e ON e.corp_id = u.corp_id AND e.org_unit_id = u.id
        WHERE u.corp_id = ? AND u.path LIKE ? LIMIT ${MAX_ORG_MEMBERS + 1}`,
       [unit.corp_id, pathPrefixPattern(unit.path)],
-    )) as { userid: string }[];
+    );
     for (const r of rows) userids.add(r.userid);
   }
   if (userids.size > MAX_ORG_MEMBERS)
@@ -310,14 +316,13 @@ export async function resolveCustomer(
     where = 'name_index = CAST(? AS UNSIGNED)';
     param = (await nameIndex(keys, trimmed))!;
   }
-  const rows = (await db.query(
-    `SELECT id, phone_index, sealed_profile FROM customer WHERE ${where} LIMIT 100`,
-    [param],
-  )) as {
-    id: string;
-    phone_index: string | null;
-    sealed_profile: Buffer;
-  }[];
+  const rows = await db.query<
+    {
+      id: string;
+      phone_index: string | null;
+      sealed_profile: Buffer;
+    }[]
+  >(`SELECT id, phone_index, sealed_profile FROM customer WHERE ${where} LIMIT 100`, [param]);
   const externalIds = new Set(extra.externalIds);
   const phoneIndexes = new Set(extra.phoneIndexes);
   for (const row of rows) {
@@ -347,10 +352,10 @@ export async function customerRefs(
   const byIndex = new Map<string, string>();
   for (const id of externalIds) byIndex.set(await externalUserIndex(keys, id), id);
   const indexes = [...byIndex.keys()];
-  const rows = (await db.query(
+  const rows = await db.query<{ id: string; external_index: string }[]>(
     `SELECT id, external_index FROM customer WHERE corp_id = ? AND external_index IN (${indexes.map(() => 'CAST(? AS UNSIGNED)').join(', ')})`,
     [corpId, ...indexes],
-  )) as { id: string; external_index: string }[];
+  );
   for (const row of rows) {
     const external = byIndex.get(row.external_index);
     if (external) refs.set(external, row.id);

@@ -58,16 +58,16 @@ interface ScopeUnitRow {
 }
 
 async function readScope(db: DataSource, username: string) {
-  const [row] = (await db.query(
+  const [row] = await db.query<ScopeRow[]>(
     'SELECT all_units, updated_at, updated_by FROM portal_data_scope WHERE username = ?',
     [username],
-  )) as ScopeRow[];
-  const units = (await db.query(
+  );
+  const units = await db.query<ScopeUnitRow[]>(
     `SELECT s.corp_id, s.org_unit_id, u.name, u.path FROM portal_data_scope_unit s
      LEFT JOIN org_unit u ON u.corp_id = s.corp_id AND u.id = s.org_unit_id
      WHERE s.username = ? ORDER BY s.corp_id, u.path, s.org_unit_id`,
     [username],
-  )) as ScopeUnitRow[];
+  );
   const mode: Access['mode'] = !row
     ? 'none'
     : Number(row.all_units) === 1
@@ -84,12 +84,12 @@ export async function loadAccess(db: DataSource, user: CurrentUser): Promise<Acc
   const superAdmin = isSuperAdmin(user.roles);
   const hidden = new Map<string, string[]>();
   if (!superAdmin && mode !== 'none') {
-    const rows = (await db.query(
-      'SELECT corp_id, userid FROM protected_employee ORDER BY corp_id, userid',
-    )) as {
-      corp_id: string;
-      userid: string;
-    }[];
+    const rows = await db.query<
+      {
+        corp_id: string;
+        userid: string;
+      }[]
+    >('SELECT corp_id, userid FROM protected_employee ORDER BY corp_id, userid');
     for (const r of rows) hidden.set(r.corp_id, [...(hidden.get(r.corp_id) ?? []), r.userid]);
   }
   return {
@@ -173,10 +173,10 @@ export function callCondition(access: Access, corp: string, agent: string): Scop
 async function holds(db: DataSource, condition: ScopeCondition, from: Sql): Promise<boolean> {
   if (condition === false) return false;
   if (condition === null) return true;
-  const rows = (await db.query(`SELECT 1 AS ok FROM (${from.sql}) x WHERE ${condition.sql}`, [
+  const rows = await db.query<unknown[]>(`SELECT 1 AS ok FROM (${from.sql}) x WHERE ${condition.sql}`, [
     ...from.params,
     ...condition.params,
-  ])) as unknown[];
+  ]);
   return rows.length > 0;
 }
 
@@ -257,9 +257,9 @@ async function userScopeView(db: DataSource, row: UserRow): Promise<UserScopeVie
 }
 
 export async function listUserScopes(db: DataSource): Promise<UserScopeView[]> {
-  const rows = (await db.query(
+  const rows = await db.query<UserRow[]>(
     'SELECT username, display_name, roles, disabled FROM portal_user ORDER BY username',
-  )) as UserRow[];
+  );
   const items: UserScopeView[] = [];
   for (const row of rows) items.push(await userScopeView(db, row));
   return items;
@@ -278,16 +278,16 @@ export async function setUserScope(
   const units = [...new Map(input.units.map((u) => [`${u.corpId}\u0000${u.orgUnitId}`, u])).values()];
   if (input.all && units.length > 0)
     throw badRequest('conflicting_scope', 'a scope is either all (head office) or a list of org units');
-  const [user] = (await db.query(
+  const [user] = await db.query<UserRow[]>(
     'SELECT username, display_name, roles, disabled FROM portal_user WHERE username = ?',
     [username],
-  )) as UserRow[];
+  );
   if (!user) throw unknownUser(username);
   if (units.length > 0) {
-    const found = (await db.query(
+    const found = await db.query<{ corp_id: string; id: string }[]>(
       `SELECT corp_id, id FROM org_unit WHERE ${units.map(() => '(corp_id = ? AND id = ?)').join(' OR ')}`,
       units.flatMap((u) => [u.corpId, u.orgUnitId]),
-    )) as { corp_id: string; id: string }[];
+    );
     const known = new Set(found.map((f) => `${f.corp_id}\u0000${f.id}`));
     const missing = units.filter((u) => !known.has(`${u.corpId}\u0000${u.orgUnitId}`));
     if (missing.length > 0)
@@ -336,10 +336,10 @@ const PROTECTED_SELECT = `SELECT p.corp_id, p.userid, e.org_unit_id, p.added_by,
   LEFT JOIN employee e ON e.corp_id = p.corp_id AND e.userid = p.userid`;
 
 export async function listProtected(db: DataSource, corpId?: string): Promise<ProtectedEmployeeView[]> {
-  const rows = (await db.query(
+  const rows = await db.query<ProtectedRow[]>(
     `${PROTECTED_SELECT} ${corpId ? 'WHERE p.corp_id = ?' : ''} ORDER BY p.corp_id, p.userid`,
     corpId ? [corpId] : [],
-  )) as ProtectedRow[];
+  );
   return rows.map(protectedView);
 }
 
@@ -350,10 +350,10 @@ export async function addProtected(
   userid: string,
   actor: string,
 ): Promise<{ view: ProtectedEmployeeView; created: boolean }> {
-  const [employee] = (await db.query('SELECT userid FROM employee WHERE corp_id = ? AND userid = ?', [
-    corpId,
-    userid,
-  ])) as unknown[];
+  const [employee] = await db.query<unknown[]>(
+    'SELECT userid FROM employee WHERE corp_id = ? AND userid = ?',
+    [corpId, userid],
+  );
   if (!employee)
     throw new AppError(
       404,
@@ -361,14 +361,14 @@ export async function addProtected(
       `no employee ${userid} in the directory of ${corpId}; load the directory first`,
     );
   const created = await db.transaction(async (tx) => {
-    const [{ n }] = (await tx.query(
+    const [{ n }] = await tx.query<[{ n: number | string }]>(
       'SELECT COUNT(*) AS n FROM protected_employee WHERE corp_id = ? FOR UPDATE',
       [corpId],
-    )) as [{ n: number | string }];
-    const result = (await tx.query(
+    );
+    const result = await tx.query<{ affectedRows?: number }>(
       'INSERT IGNORE INTO protected_employee (corp_id, userid, added_by, added_at) VALUES (?, ?, ?, ?)',
       [corpId, userid, actor, new Date()],
-    )) as { affectedRows?: number };
+    );
     const inserted = (result.affectedRows ?? 0) > 0;
     if (inserted && Number(n) >= MAX_PROTECTED_PER_CORP)
       throw badRequest(
@@ -377,18 +377,18 @@ export async function addProtected(
       );
     return inserted;
   });
-  const [row] = (await db.query(`${PROTECTED_SELECT} WHERE p.corp_id = ? AND p.userid = ?`, [
+  const [row] = await db.query<ProtectedRow[]>(`${PROTECTED_SELECT} WHERE p.corp_id = ? AND p.userid = ?`, [
     corpId,
     userid,
-  ])) as ProtectedRow[];
+  ]);
   return { view: protectedView(row!), created };
 }
 
 /** Removes an employee from the protected list; false when they were not on it. */
 export async function removeProtected(db: DataSource, corpId: string, userid: string): Promise<boolean> {
-  const result = (await db.query('DELETE FROM protected_employee WHERE corp_id = ? AND userid = ?', [
-    corpId,
-    userid,
-  ])) as { affectedRows?: number };
+  const result = await db.query<{ affectedRows?: number }>(
+    'DELETE FROM protected_employee WHERE corp_id = ? AND userid = ?',
+    [corpId, userid],
+  );
   return (result.affectedRows ?? 0) > 0;
 }

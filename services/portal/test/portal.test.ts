@@ -160,7 +160,7 @@ describe('portal API (real MariaDB)', () => {
     );
     assert.ok(first.nextCursor);
     const second = (
-      await list(`?employee=zhaolei&limit=2&cursor=${encodeURIComponent(first.nextCursor!)}`)
+      await list(`?employee=zhaolei&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)
     ).json<MessageListReply>();
     assert.deepEqual(
       second.items.map((i) => i.msgid),

@@ -390,7 +390,7 @@ describe('[REG-05] data scopes by organisation and protected employees (real Mar
       ['hq', 'GET', '/v1/admin/users', undefined, 403, 'forbidden'],
     ];
     for (const [user, method, url, payload, status, code] of cases) {
-      const res = await api(user, method as 'PUT', url, payload);
+      const res = await api(user, method, url, payload);
       assert.equal(res.statusCode, status, `${method} ${url} by ${user}: ${res.body}`);
       const body = res.json<{ code: string; message: string }>();
       if (code !== 'FST_ERR_VALIDATION') assert.equal(body.code, code, res.body);

@@ -163,7 +163,7 @@ describe('search API: no false positives, no false negatives (real MariaDB)', ()
       pages += 1;
       assert.ok(pages < 500, 'pagination terminates');
     } while (cursor);
-    return { ids, pages, first: first!, maxScanned };
+    return { ids, pages, first: first, maxScanned };
   }
 
   const byTimeDesc = (a: CorpusMessage, b: CorpusMessage) =>
@@ -317,7 +317,7 @@ describe('search API: no false positives, no false negatives (real MariaDB)', ()
     assert.deepEqual(exact.total, { value: expected('稳赚不赔').length, relation: 'eq' });
     const bounded = (await get(app, `/v1/search?${qs({ q: '您好', limit: 5 })}`)).json<SearchReply>();
     assert.equal(bounded.total?.relation, 'lte');
-    assert.ok(bounded.total!.value >= expected('您好').length, 'an upper bound');
+    assert.ok(bounded.total.value >= expected('您好').length, 'an upper bound');
     const metadata = (
       await get(app, `/v1/search?${qs({ employee: 'e_pd2', limit: 5 })}`)
     ).json<SearchReply>();

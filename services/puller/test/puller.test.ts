@@ -230,9 +230,9 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     // the service (this process) answered throughout; only its SDK children died
     const status = await pullerApp.inject({ method: 'GET', url: '/v1/puller/status' });
     assert.equal(status.statusCode, 200);
-    const corp = (
-      status.json() as { corps: { corpId: string; childRestarts: number; childPid: number | null }[] }
-    ).corps.find((c) => c.corpId === corpId)!;
+    const corp = status
+      .json<{ corps: { corpId: string; childRestarts: number; childPid: number | null }[] }>()
+      .corps.find((c) => c.corpId === corpId)!;
     assert.ok(corp.childRestarts >= 2, `expected ≥ 2 child restarts, saw ${corp.childRestarts}`);
     assert.ok(corp.childPid !== null && corp.childPid !== process.pid);
 
@@ -321,12 +321,12 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       url: `/v1/completeness/${corpId}/reconciliations/${today}`,
     });
     assert.equal(refused.statusCode, 400);
-    assert.equal(refused.json().code, 'day_not_finished');
+    assert.equal(refused.json<{ code: string }>().code, 'day_not_finished');
     const summary = await archiverApp.inject({ method: 'GET', url: `/v1/completeness/${corpId}` });
     assert.deepEqual(
-      (summary.json() as { lowSeq: number; highSeq: number; openGaps: { fromSeq: number }[] }).openGaps.map(
-        (g) => g.fromSeq,
-      ),
+      summary
+        .json<{ lowSeq: number; highSeq: number; openGaps: { fromSeq: number }[] }>()
+        .openGaps.map((g) => g.fromSeq),
       [9],
     );
   });
@@ -338,9 +338,9 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     await registerCorp(pullerApp, script(corpId, chats, { delayChatMs: 600 }), [1]);
     const statusOf = async () => {
       const reply = await pullerApp.inject({ method: 'GET', url: '/v1/puller/status' });
-      return (reply.json() as { corps: { corpId: string; childPid: number | null }[] }).corps.find(
-        (c) => c.corpId === corpId,
-      );
+      return reply
+        .json<{ corps: { corpId: string; childPid: number | null }[] }>()
+        .corps.find((c) => c.corpId === corpId);
     };
     const victim = await eventually(
       'a running SDK child',
@@ -526,9 +526,9 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       type: 'pkcs8',
       format: 'pem',
     });
-    const refused = await put(admin, { privateKeyPem: `${ec}`.padEnd(120, '\n') }, '/keys/1');
+    const refused = await put(admin, { privateKeyPem: ec.toString().padEnd(120, '\n') }, '/keys/1');
     assert.equal(refused.statusCode, 400);
-    assert.equal(refused.json().code, 'invalid_private_key');
+    assert.equal(refused.json<{ code: string }>().code, 'invalid_private_key');
     const [n] = await db.query<{ n: number }>(
       'SELECT COUNT(*) AS n FROM wecom_corp_source WHERE corp_id = ?',
       [corpId],
@@ -549,9 +549,9 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       await registerCorp(offline, script(corpId, [chat(1, 'o1'), chat(2, 'o2')]), [1]);
       const status = await eventually('an ingest error reported', async () => {
         const reply = await offline.inject({ method: 'GET', url: '/v1/puller/status' });
-        const corp = (reply.json() as { corps: { corpId: string; lastError: string | null }[] }).corps.find(
-          (c) => c.corpId === corpId,
-        );
+        const corp = reply
+          .json<{ corps: { corpId: string; lastError: string | null }[] }>()
+          .corps.find((c) => c.corpId === corpId);
         return corp?.lastError ? corp : undefined;
       });
       assert.match(status.lastError!, /ingest unreachable/);

@@ -15,6 +15,8 @@ import {
 } from '@cz/testkit';
 import { ChildGoneError, SdkChild, SdkError } from '../src/sdk/sdk-child';
 
+type TextMessage = { text: { content: string } };
+
 const v1 = rsaKeyPair();
 const v2 = rsaKeyPair();
 
@@ -88,8 +90,11 @@ describe('SDK sandbox child (C test double)', () => {
       );
       const [r1, r2, r3] = records;
       assert.ok(r1?.ok && r2?.ok);
-      assert.equal(JSON.parse(Buffer.from(r1.plaintext).toString()).text.content, '你好');
-      assert.equal(JSON.parse(Buffer.from(r2.plaintext).toString()).text.content, 'second key version');
+      assert.equal((JSON.parse(Buffer.from(r1.plaintext).toString()) as TextMessage).text.content, '你好');
+      assert.equal(
+        (JSON.parse(Buffer.from(r2.plaintext).toString()) as TextMessage).text.content,
+        'second key version',
+      );
       assert.ok(r3 && !r3.ok);
       assert.equal(r3.stage, 'key');
       assert.match(r3.reason, /no private key for publickey_ver 7/);

@@ -17,10 +17,10 @@ interface CallRow {
  * the archiver's handling is idempotent.
  */
 export async function announceRecording(app: FastifyInstance, row: CompleteObject): Promise<void> {
-  const [call] = (await app.db.query(
+  const [call] = await app.db.query<CallRow[]>(
     'SELECT id, corp_id, call_id, customer_index FROM call_record WHERE id = ?',
     [row.call_pk],
-  )) as CallRow[];
+  );
   if (!call) throw new Error(`recording ${row.id} refers to call ${row.call_pk}, which is not archived`);
   const event: CallRecordingAttachedV1 = {
     schema: 'cz.call.v1',
@@ -53,11 +53,11 @@ export async function announceRecording(app: FastifyInstance, row: CompleteObjec
 
 /** Announces recordings whose announcement failed earlier (Kafka was down): an outbox sweep. */
 export async function announcePending(app: FastifyInstance, olderThanMs = 10000): Promise<number> {
-  const rows = (await app.db.query(
+  const rows = await app.db.query<{ id: string }[]>(
     `SELECT id FROM recording_object WHERE kind = 'call' AND status = 'complete' AND announced_at IS NULL
        AND completed_at < ? ORDER BY completed_at LIMIT 100`,
     [new Date(Date.now() - olderThanMs)],
-  )) as { id: string }[];
+  );
   let announced = 0;
   for (const { id } of rows) {
     const row = await findObjectById(app.db, id);

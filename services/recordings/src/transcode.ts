@@ -68,7 +68,7 @@ export function transcodeToMp3(ffmpegPath: string, input: Readable): Readable {
   });
   pipeline(input, child.stdin, (err) => {
     // EPIPE after ffmpeg quit is reported by its exit status
-    if (err && (err as NodeJS.ErrnoException).code !== 'EPIPE') fail(err);
+    if (err && err.code !== 'EPIPE') fail(err);
   });
   child.stdout.pipe(output, { end: false });
   child.on('close', (code, signal) => {

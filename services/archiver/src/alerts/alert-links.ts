@@ -60,10 +60,10 @@ export async function linkArchivedRecords(
   const waiting: { doc_id: string; alert_id: string; severity_rank: number | string }[] = [];
   for (const chunk of inChunks([...byId.keys()].sort(), IN_CHUNK)) {
     waiting.push(
-      ...((await tx.query(
+      ...(await tx.query<typeof waiting>(
         `SELECT LOWER(HEX(doc_id)) AS doc_id, alert_id, severity_rank FROM alert_target
          WHERE doc_id IN (${hexIds(chunk)}) AND doc_time IS NULL FOR UPDATE`,
-      )) as typeof waiting),
+      )),
     );
   }
   if (waiting.length === 0) return 0;

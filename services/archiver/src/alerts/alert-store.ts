@@ -122,16 +122,16 @@ async function lockedTimes(tx: EntityManager, targets: AlertTargetRef[]): Promis
   const messages = [...new Set(targets.filter((t) => t.kind === SearchDocKinds.message).map((t) => t.id))];
   const calls = [...new Set(targets.filter((t) => t.kind !== SearchDocKinds.message).map((t) => t.id))];
   for (const chunk of inChunks(messages.sort(), IN_CHUNK)) {
-    const rows = (await tx.query(
+    const rows = await tx.query<{ id: string; msgtime: Date }[]>(
       `SELECT LOWER(HEX(id)) AS id, msgtime FROM message_key WHERE id IN (${hexIds(chunk)}) FOR UPDATE NOWAIT`,
-    )) as { id: string; msgtime: Date }[];
+    );
     for (const row of rows) times.set(row.id, new Date(row.msgtime));
   }
   for (const chunk of inChunks(calls.sort(), IN_CHUNK)) {
-    const rows = (await tx.query(
+    const rows = await tx.query<{ id: string; start_time: Date }[]>(
       `SELECT id, start_time FROM call_record WHERE id IN (${chunk.map(() => '?').join(', ')}) FOR UPDATE NOWAIT`,
       chunk,
-    )) as { id: string; start_time: Date }[];
+    );
     for (const row of rows) times.set(row.id, new Date(row.start_time));
   }
   return times;
@@ -212,10 +212,10 @@ async function storeAlertsOnce(db: DataSource, alerts: DecodedAlert[]): Promise<
     if (inserted < ids.length) {
       mine = [];
       for (const chunk of inChunks(ids, IN_CHUNK)) {
-        const rows = (await tx.query(
+        const rows = await tx.query<{ id: string }[]>(
           `SELECT id FROM alert WHERE claim = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
           [claim, ...chunk],
-        )) as { id: string }[];
+        );
         mine.push(...rows.map((r) => r.id));
       }
     }

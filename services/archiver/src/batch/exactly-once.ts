@@ -35,7 +35,7 @@ export interface KafkaPosition {
 
 export interface ClaimedBatch {
   /** whether this row is the one to insert (its id claimed here, first row of that id in the batch) */
-  isFresh(row: MessageRow): boolean;
+  isFresh: (row: MessageRow) => boolean;
   fresh: MessageRow[];
 }
 
@@ -66,9 +66,9 @@ export async function claimBatch(
     const values = chunk.map(
       (id) => `(X'${hex32(id)}', '${toSqlTime(firstOfId.get(id)!.message.msgtime)}', ${claim})`,
     );
-    const result = (await tx.query(
+    const result = await tx.query<{ affectedRows?: number }>(
       `INSERT IGNORE INTO message_key (id, msgtime, claim) VALUES ${values.join(', ')}`,
-    )) as { affectedRows?: number };
+    );
     claimedCount += result.affectedRows ?? 0;
   }
   let claimed: Set<string>;
@@ -78,10 +78,10 @@ export async function claimBatch(
     claimed = new Set();
     for (let start = 0; start < ids.length; start += CLAIM_CHUNK) {
       const chunk = ids.slice(start, start + CLAIM_CHUNK);
-      const found = (await tx.query(
+      const found = await tx.query<{ id: string }[]>(
         `SELECT LOWER(HEX(id)) AS id FROM message_key WHERE claim = ? AND id IN (${chunk.map((id) => `X'${hex32(id)}'`).join(', ')})`,
         [claim],
-      )) as { id: string }[];
+      );
       for (const { id } of found) claimed.add(id);
     }
   }
@@ -112,10 +112,10 @@ export async function splitReplayed(
 ): Promise<{ replayed: KafkaMessage[]; fresh: KafkaMessage[]; position: KafkaPosition | undefined }> {
   const last = messages[messages.length - 1];
   if (!last) return { replayed: [], fresh: [], position: undefined };
-  const rows = (await db.query(
+  const rows = await db.query<{ next_offset: string }[]>(
     'SELECT next_offset FROM archive_offset WHERE group_id = ? AND topic = ? AND partition_no = ?',
     [where.groupId, where.topic, where.partition],
-  )) as { next_offset: string }[];
+  );
   const archivedUpTo = BigInt(rows[0]?.next_offset ?? '0');
   const replayed: KafkaMessage[] = [];
   const fresh: KafkaMessage[] = [];

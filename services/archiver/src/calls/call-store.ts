@@ -121,10 +121,10 @@ async function insertTranscripts(
   // not locked: a racing transaction's copy at worst indexes the same tokens twice (ignored)
   const stored = new Set(
     (
-      (await tx.query(
+      await tx.query<{ call_pk: string; source: string }[]>(
         `SELECT call_pk, source FROM call_transcript WHERE call_pk IN (${pks.map(() => '?').join(',')})`,
         pks,
-      )) as { call_pk: string; source: string }[]
+      )
     ).map((row) => `${row.call_pk}:${row.source}`),
   );
   const fresh = new Map<string, SealedTranscript>();
@@ -316,11 +316,11 @@ export async function storeCallBatch(
     }
 
     for (const { message, event } of batch.recordings) {
-      const [call] = (await tx.query('SELECT id FROM call_record WHERE id = ? FOR UPDATE', [
-        event.callPk,
-      ])) as {
-        id: string;
-      }[];
+      const [call] = await tx.query<
+        {
+          id: string;
+        }[]
+      >('SELECT id FROM call_record WHERE id = ? FOR UPDATE', [event.callPk]);
       if (!call) {
         poison.push({
           message,
@@ -338,10 +338,10 @@ export async function storeCallBatch(
     const known = asrTranscripts.length
       ? new Map(
           (
-            (await tx.query(
+            await tx.query<{ id: string; start_time: Date }[]>(
               `SELECT id, start_time FROM call_record WHERE id IN (${asrTranscripts.map(() => '?').join(',')})`,
               asrTranscripts.map((t) => t.sealed.callPk),
-            )) as { id: string; start_time: Date }[]
+            )
           ).map((row) => [row.id, new Date(row.start_time)]),
         )
       : new Map<string, Date>();

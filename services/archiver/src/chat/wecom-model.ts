@@ -63,14 +63,16 @@ export async function storeWecomModel(
     // through message_key: both look-ups are unique (key, then the (msgtime, id) primary key), so the
     // locking read locks exactly these rows and never the next entry of another batch's insert
     (
-      (await tx.query(
+      await tx.query<
+        {
+          id: string;
+          content_mac: string | null;
+        }[]
+      >(
         `SELECT m.id, m.content_mac FROM message_key k FORCE INDEX (PRIMARY) JOIN message m ON m.msgtime = k.msgtime AND m.id = LOWER(HEX(k.id))
          WHERE k.id IN (${ids.map(() => 'UNHEX(?)').join(', ')}) FOR UPDATE`,
         ids,
-      )) as {
-        id: string;
-        content_mac: string | null;
-      }[]
+      )
     ).map((r) => [r.id, r.content_mac]),
   );
 

@@ -19,10 +19,10 @@ export async function promoteGaps(db: DataSource, graceMs: number): Promise<numb
   let raised = 0;
   for (const gap of due) {
     await db.transaction(async (tx) => {
-      const result = (await tx.query(
+      const result = await tx.query<{ affectedRows?: number }>(
         `UPDATE completeness_gap SET state = 'alerted', alerted_at = NOW(3) WHERE id = ? AND state = 'suspected'`,
         [gap.id],
-      )) as { affectedRows?: number };
+      );
       if ((result.affectedRows ?? 0) === 0) return;
       const from = Number(gap.from_seq);
       const to = Number(gap.to_seq);

@@ -82,7 +82,7 @@ export async function reconcileDay(
   };
   const canonical = JSON.stringify(body);
   const digest = createHash('sm3').update(canonical).digest('hex');
-  const result = (await db.query(
+  const result = await db.query<{ affectedRows?: number }>(
     `INSERT IGNORE INTO completeness_reconciliation
        (corp_id, day, time_zone, messages, seq_records, first_seq, last_seq, open_gaps, missing_seqs, body, digest_sm3)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -99,7 +99,7 @@ export async function reconcileDay(
       canonical,
       digest,
     ],
-  )) as { affectedRows?: number };
+  );
   if ((result.affectedRows ?? 0) > 0) return { body, digest, created: true };
   const [existing]: { body: string; digest_sm3: string }[] = await db.query(
     'SELECT body, digest_sm3 FROM completeness_reconciliation WHERE corp_id = ? AND day = ?',

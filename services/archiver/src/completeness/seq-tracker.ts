@@ -86,18 +86,18 @@ export async function trackSeqs(tx: EntityManager, rows: MessageRow[], timeZone:
     const msgids = [...new Set(incoming.map((r) => r.msgid))];
     const bySeq = new Map<number, Set<string>>();
     const storedSeqOf = new Map<string, number | null>();
-    for (const r of (await tx.query('SELECT seq, msgid FROM message WHERE corp_id = ? AND seq IN (?)', [
-      corpId,
-      seqs,
-    ])) as { seq: string; msgid: string }[]) {
+    for (const r of await tx.query<{ seq: string; msgid: string }[]>(
+      'SELECT seq, msgid FROM message WHERE corp_id = ? AND seq IN (?)',
+      [corpId, seqs],
+    )) {
       const set = bySeq.get(Number(r.seq)) ?? new Set<string>();
       set.add(r.msgid);
       bySeq.set(Number(r.seq), set);
     }
-    for (const r of (await tx.query('SELECT msgid, seq FROM message WHERE corp_id = ? AND msgid IN (?)', [
-      corpId,
-      msgids,
-    ])) as { msgid: string; seq: string | null }[]) {
+    for (const r of await tx.query<{ msgid: string; seq: string | null }[]>(
+      'SELECT msgid, seq FROM message WHERE corp_id = ? AND msgid IN (?)',
+      [corpId, msgids],
+    )) {
       storedSeqOf.set(r.msgid, r.seq === null ? null : Number(r.seq));
     }
 

@@ -58,10 +58,10 @@ export function customerRegistryHook(db: DataSource, keys: KeyProvider): Archive
         byCorp.set(w.corpId, [...(byCorp.get(w.corpId) ?? []), w.externalIndex]);
       for (const [corpId, indexes] of byCorp) {
         // BIGINT UNSIGNED compared as such on every engine (a string constant may be compared as a double)
-        const found = (await db.query(
+        const found = await db.query<{ external_index: string }[]>(
           `SELECT external_index FROM customer WHERE corp_id = ? AND external_index IN (${indexes.map(() => 'CAST(? AS UNSIGNED)').join(', ')})`,
           [corpId, ...indexes],
-        )) as { external_index: string }[];
+        );
         if (known.size + found.length > KNOWN_LIMIT) known.clear();
         for (const { external_index } of found) {
           const key = `${corpId}\u0000${external_index}`;

@@ -70,15 +70,15 @@ export async function backfillStep(
   customers: ArchiveHook,
   batchSize = 200,
 ): Promise<number> {
-  const queued = (await db.query(
+  const queued = await db.query<QueuedRow[]>(
     `SELECT LOWER(HEX(id)) AS id, msgtime FROM search_backfill ORDER BY id LIMIT ${Math.floor(batchSize)}`,
-  )) as QueuedRow[];
+  );
   if (queued.length === 0) return 0;
-  const stored = (await db.query(
+  const stored = await db.query<StoredMessage[]>(
     `SELECT id, msgtime, kek_id, kek_version, sealed_record FROM message
      WHERE ${queued.map(() => '(msgtime = ? AND id = ?)').join(' OR ')}`,
     queued.flatMap((q) => [q.msgtime, q.id]),
-  )) as StoredMessage[];
+  );
   const rows: MessageRow[] = [];
   for (const s of stored) {
     const message = JSON.parse(
@@ -91,10 +91,10 @@ export async function backfillStep(
     const ids = queued.map((q) => q.id);
     const still = new Set(
       (
-        (await tx.query(
+        await tx.query<{ id: string }[]>(
           `SELECT LOWER(HEX(id)) AS id FROM search_backfill FORCE INDEX (PRIMARY) WHERE id IN (${ids.map(() => 'UNHEX(?)').join(', ')}) FOR UPDATE`,
           ids,
-        )) as { id: string }[]
+        )
       ).map((r) => r.id),
     );
     const mine = rows.filter((r) => still.has(r.message.id));

@@ -24,12 +24,12 @@ export async function transcriptBackfillStep(
   hasher: TokenHasher,
   batchSize = 50,
 ): Promise<number> {
-  const queued = (await db.query(
+  const queued = await db.query<Queued[]>(
     `SELECT q.call_pk, q.source, c.start_time, t.sealed_text FROM call_transcript_backfill q
      LEFT JOIN call_transcript t ON t.call_pk = q.call_pk AND t.source = q.source
      LEFT JOIN call_record c ON c.id = q.call_pk
      ORDER BY q.call_pk, q.source LIMIT ${Math.floor(batchSize)}`,
-  )) as Queued[];
+  );
   if (queued.length === 0) return 0;
   const docs: { key: string; doc: IndexDoc }[] = [];
   for (const row of queued) {
@@ -48,10 +48,10 @@ export async function transcriptBackfillStep(
   await db.transaction('READ COMMITTED', async (tx) => {
     const keysOf = queued.map(() => '(call_pk = ? AND source = ?)').join(' OR ');
     const params = queued.flatMap((q) => [q.call_pk, q.source]);
-    const still = (await tx.query(
+    const still = await tx.query<{ call_pk: string; source: string }[]>(
       `SELECT call_pk, source FROM call_transcript_backfill WHERE ${keysOf} FOR UPDATE`,
       params,
-    )) as { call_pk: string; source: string }[];
+    );
     if (still.length === 0) return;
     const mine = new Set(still.map((r) => `${r.call_pk}:${r.source}`));
     await writeSearchTokens(

@@ -92,16 +92,16 @@ export class Approvals {
   }
 
   async getRequest(id: string): Promise<KeyRequestView> {
-    const [row] = (await this.db.query('SELECT * FROM ks_request WHERE id = ?', [id])) as RequestRow[];
+    const [row] = await this.db.query<RequestRow[]>('SELECT * FROM ks_request WHERE id = ?', [id]);
     if (!row) throw new AppError(404, 'request_not_found', `no request ${id}`);
     return requestView(row);
   }
 
   async listRequests(status?: KeyRequestStatus): Promise<KeyRequestView[]> {
-    const rows = (await this.db.query(
+    const rows = await this.db.query<RequestRow[]>(
       `SELECT * FROM ks_request ${status ? 'WHERE status = ?' : ''} ORDER BY requested_at DESC LIMIT 200`,
       status ? [status] : [],
-    )) as RequestRow[];
+    );
     return rows.map(requestView);
   }
 
@@ -113,9 +113,7 @@ export class Approvals {
   async approve(officer: Principal, id: string): Promise<KeyRequestView> {
     return this.audit.audited(officer, 'request.approve', `request:${id}`, async () => {
       await this.db.transaction(async (tx) => {
-        const [row] = (await tx.query('SELECT * FROM ks_request WHERE id = ? FOR UPDATE', [
-          id,
-        ])) as RequestRow[];
+        const [row] = await tx.query<RequestRow[]>('SELECT * FROM ks_request WHERE id = ? FOR UPDATE', [id]);
         if (!row) throw new AppError(404, 'request_not_found', `no request ${id}`);
         if (row.status !== 'pending') {
           throw new AppError(
@@ -163,9 +161,7 @@ export class Approvals {
   async reject(officer: Principal, id: string): Promise<KeyRequestView> {
     return this.audit.audited(officer, 'request.reject', `request:${id}`, async () => {
       await this.db.transaction(async (tx) => {
-        const [row] = (await tx.query('SELECT * FROM ks_request WHERE id = ? FOR UPDATE', [
-          id,
-        ])) as RequestRow[];
+        const [row] = await tx.query<RequestRow[]>('SELECT * FROM ks_request WHERE id = ? FOR UPDATE', [id]);
         if (!row) throw new AppError(404, 'request_not_found', `no request ${id}`);
         if (row.status !== 'pending')
           throw new AppError(409, 'request_not_pending', `request ${id} is already ${row.status}`);

@@ -53,10 +53,12 @@ export async function appendKeyAudit(
   at = new Date(),
 ): Promise<{ seq: string; hash: string }> {
   const write = async (tx: EntityManager) => {
-    const [head] = (await tx.query('SELECT seq, hash FROM ks_audit_head WHERE id = 1 FOR UPDATE')) as {
-      seq: string;
-      hash: string;
-    }[];
+    const [head] = await tx.query<
+      {
+        seq: string;
+        hash: string;
+      }[]
+    >('SELECT seq, hash FROM ks_audit_head WHERE id = 1 FOR UPDATE');
     if (!head) throw new Error('key audit chain head missing: run the key-service migrations');
     const seq = (BigInt(head.seq) + 1n).toString();
     const detail = JSON.stringify(entry.detail ?? {});
@@ -119,10 +121,12 @@ export async function verifyKeyAuditChain(db: DataSource): Promise<ChainVerifica
     }
     if (rows.length < page) break;
   }
-  const [head] = (await db.query('SELECT seq, hash FROM ks_audit_head WHERE id = 1')) as {
-    seq: string;
-    hash: string;
-  }[];
+  const [head] = await db.query<
+    {
+      seq: string;
+      hash: string;
+    }[]
+  >('SELECT seq, hash FROM ks_audit_head WHERE id = 1');
   if (!head || head.seq !== last || head.hash !== prev) {
     return { intact: false, events, firstBroken: (BigInt(last) + 1n).toString(), headHash: prev };
   }

@@ -27,10 +27,10 @@ export class Credentials {
     const hash = tokenHash(token);
     const cached = this.principals.get(hash);
     if (cached && Date.now() - cached.at < PRINCIPAL_CACHE_MS) return cached.principal;
-    const [row] = (await this.db.query(
+    const [row] = await this.db.query<{ kind: Principal['kind']; name: string; classes: string }[]>(
       'SELECT kind, name, classes FROM ks_principal WHERE token_hash = ? AND disabled = 0',
       [hash],
-    )) as { kind: Principal['kind']; name: string; classes: string }[];
+    );
     const principal = row
       ? { kind: row.kind, name: row.name, classes: row.classes.split(',').filter(Boolean) as DataClass[] }
       : null;

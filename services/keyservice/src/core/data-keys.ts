@@ -95,10 +95,10 @@ export class DataKeys {
   }
 
   private async dailyRow(dataClass: DataClass, day: string): Promise<DataKeyRow | undefined> {
-    const [row] = (await this.db.query(
+    const [row] = await this.db.query<DataKeyRow[]>(
       'SELECT id, data_class, kek_version, wrapped_key, destroyed_at FROM ks_data_key WHERE data_class = ? AND day = ?',
       [dataClass, day],
-    )) as DataKeyRow[];
+    );
     return row;
   }
 
@@ -121,12 +121,12 @@ export class DataKeys {
         dataKey.fill(0);
       }
       await this.db.transaction(async (tx) => {
-        const result = (await tx.query(
+        const result = await tx.query<{ affectedRows?: number }>(
           `INSERT IGNORE INTO ks_data_key (id, data_class, day, kek_version, wrapped_key, created_at) VALUES ${chunk
             .map(() => '(?, ?, ?, ?, ?, ?)')
             .join(', ')}`,
           values,
-        )) as { affectedRows?: number };
+        );
         const inserted = result.affectedRows ?? 0;
         created += inserted;
         if (inserted > 0) {
@@ -161,12 +161,12 @@ export class DataKeys {
       await this.root.rootKey();
       const select = async () =>
         (
-          (await this.db.query('SELECT kek_version, wrapped_key FROM ks_index_key WHERE purpose = ?', [
-            purpose,
-          ])) as {
-            kek_version: number;
-            wrapped_key: Buffer;
-          }[]
+          await this.db.query<
+            {
+              kek_version: number;
+              wrapped_key: Buffer;
+            }[]
+          >('SELECT kek_version, wrapped_key FROM ks_index_key WHERE purpose = ?', [purpose])
         )[0];
       let row = await select();
       if (!row) {
@@ -175,10 +175,10 @@ export class DataKeys {
         const wrapped = wrapIndexKey(await this.keyrings.kek('index', ring.latestVersion), key);
         key.fill(0);
         await this.db.transaction(async (tx) => {
-          const result = (await tx.query(
+          const result = await tx.query<{ affectedRows?: number }>(
             'INSERT IGNORE INTO ks_index_key (purpose, kek_version, wrapped_key, created_at) VALUES (?, ?, ?, ?)',
             [purpose, ring.latestVersion, wrapped, new Date()],
-          )) as { affectedRows?: number };
+          );
           if (result.affectedRows) {
             await this.audit.record(
               {
@@ -251,10 +251,10 @@ export class DataKeys {
   private async unwrapChecked(dataClass: DataClass, ring: Keyring, input: WrappedInput): Promise<Buffer> {
     const id = decodeHandle(input.wrapped);
     if (id) {
-      const [row] = (await this.db.query(
+      const [row] = await this.db.query<DataKeyRow[]>(
         'SELECT id, data_class, kek_version, wrapped_key, destroyed_at FROM ks_data_key WHERE id = ?',
         [id],
-      )) as DataKeyRow[];
+      );
       if (!row || row.data_class !== dataClass) {
         throw new AppError(
           400,
@@ -322,15 +322,16 @@ export class DataKeys {
     dataClass: DataClass,
     version: number,
   ): Promise<number> {
-    const [count] = (await db.query(
+    const [count] = await db.query<{ n: string }[]>(
       'SELECT COUNT(*) AS n FROM ks_data_key WHERE data_class = ? AND kek_version < ? AND destroyed_at IS NULL',
       [dataClass, version],
-    )) as { n: string }[];
+    );
     let total = Number(count?.n ?? 0);
     if (dataClass === 'index') {
-      const [indexCount] = (await db.query('SELECT COUNT(*) AS n FROM ks_index_key WHERE kek_version < ?', [
-        version,
-      ])) as { n: string }[];
+      const [indexCount] = await db.query<{ n: string }[]>(
+        'SELECT COUNT(*) AS n FROM ks_index_key WHERE kek_version < ?',
+        [version],
+      );
       total += Number(indexCount?.n ?? 0);
     }
     return total;
@@ -338,10 +339,10 @@ export class DataKeys {
 
   /** Crypto-shreds the daily keys of a class from the days before `before` (inside `tx`). */
   async destroyBefore(tx: EntityManager, dataClass: DataClass, before: string): Promise<number> {
-    const result = (await tx.query(
+    const result = await tx.query<{ affectedRows?: number }>(
       'UPDATE ks_data_key SET wrapped_key = NULL, destroyed_at = ? WHERE data_class = ? AND day < ? AND destroyed_at IS NULL',
       [new Date(), dataClass, before],
-    )) as { affectedRows?: number };
+    );
     return result.affectedRows ?? 0;
   }
 }

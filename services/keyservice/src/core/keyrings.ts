@@ -82,11 +82,11 @@ export class Keyrings {
   async keyring(dataClass: DataClass, fresh = false, tx?: EntityManager): Promise<Keyring> {
     const cached = this.rings.get(dataClass);
     if (!fresh && !tx && cached && Date.now() - cached.at < RING_CACHE_MS) return cached.ring;
-    const [row] = (await (tx ?? this.db).query(
+    const [row] = await (tx ?? this.db).query<KeyringRow[]>(
       `SELECT data_class, latest_version, min_decryption_version, auto_rotate_seconds, deletion_allowed, rotated_at
        FROM ks_keyring WHERE data_class = ?${tx ? ' FOR UPDATE' : ''}`,
       [dataClass],
-    )) as KeyringRow[];
+    );
     if (!row)
       throw new AppError(
         503,
@@ -104,10 +104,10 @@ export class Keyrings {
     const cached = this.keks.get(label);
     if (cached) return cached;
     const root = await this.root.rootKey();
-    const [row] = (await this.db.query(
+    const [row] = await this.db.query<{ wrapped_kek: Buffer }[]>(
       'SELECT wrapped_kek FROM ks_kek_version WHERE data_class = ? AND version = ?',
       [dataClass, version],
-    )) as { wrapped_kek: Buffer }[];
+    );
     if (!row)
       throw new AppError(400, 'unknown_key_version', `KEK ${kekIdOf(dataClass)} has no version ${version}`);
     let kek: Buffer;
@@ -125,13 +125,15 @@ export class Keyrings {
 
   /** Every keyring with its live data keys per KEK version, for officers. */
   async list(): Promise<KeyringView[]> {
-    const rows = (await this.db.query(
+    const rows = await this.db.query<KeyringRow[]>(
       'SELECT data_class, latest_version, min_decryption_version, auto_rotate_seconds, deletion_allowed, rotated_at FROM ks_keyring ORDER BY data_class',
-    )) as KeyringRow[];
-    const counts = (await this.db.query(
+    );
+    const counts = await this.db.query<
+      { data_class: string; kek_version: number; n: string; destroyed: string }[]
+    >(
       `SELECT data_class, kek_version, COUNT(*) AS n, SUM(destroyed_at IS NOT NULL) AS destroyed
        FROM ks_data_key GROUP BY data_class, kek_version`,
-    )) as { data_class: string; kek_version: number; n: string; destroyed: string }[];
+    );
     return rows.map((row) => {
       const ring = ringFrom(row);
       const byVersion: Record<string, number> = {};

@@ -62,7 +62,7 @@ export class RewrapJobs {
   ) {}
 
   async get(id: string): Promise<RewrapJobView> {
-    const [row] = (await this.db.query('SELECT * FROM ks_rewrap_job WHERE id = ?', [id])) as RewrapRow[];
+    const [row] = await this.db.query<RewrapRow[]>('SELECT * FROM ks_rewrap_job WHERE id = ?', [id]);
     if (!row) throw new AppError(404, 'job_not_found', `no rewrap job ${id}`);
     return rewrapView(row);
   }
@@ -80,10 +80,10 @@ export class RewrapJobs {
       dataClass ? kekIdOf(dataClass) : 'all keyrings',
       async () => {
         await this.root.rootKey();
-        const running = (await this.db.query(
+        const running = await this.db.query<{ id: string }[]>(
           "SELECT id FROM ks_rewrap_job WHERE status = 'running' AND heartbeat_at > ?",
           [new Date(Date.now() - REWRAP_STALE_MS)],
-        )) as { id: string }[];
+        );
         if (running.length > 0)
           throw new AppError(409, 'rewrap_running', `rewrap job ${running[0]!.id} is still running`);
         const classes = dataClass ? [dataClass] : DATA_CLASSES;
@@ -141,11 +141,11 @@ export class RewrapJobs {
         let after: Buffer = Buffer.alloc(16);
         for (;;) {
           if (this.closing) throw new Error('the key service is shutting down');
-          const rows = (await this.db.query(
+          const rows = await this.db.query<{ id: Buffer; kek_version: number; wrapped_key: Buffer }[]>(
             `SELECT id, kek_version, wrapped_key FROM ks_data_key
              WHERE data_class = ? AND kek_version < ? AND destroyed_at IS NULL AND id > ? ORDER BY id LIMIT ${REWRAP_CHUNK}`,
             [dataClass, target, after],
-          )) as { id: Buffer; kek_version: number; wrapped_key: Buffer }[];
+          );
           if (rows.length === 0) break;
           after = rows[rows.length - 1]!.id;
           const updates: { id: Buffer; wrapped: Buffer }[] = [];
@@ -229,10 +229,10 @@ export class RewrapJobs {
 
   /** Index keys are few (one per purpose): one by one, each row guarded by its old version. */
   private async rewrapIndexKeys(target: number, newKek: Buffer): Promise<{ done: number; failed: number }> {
-    const rows = (await this.db.query(
+    const rows = await this.db.query<{ purpose: string; kek_version: number; wrapped_key: Buffer }[]>(
       'SELECT purpose, kek_version, wrapped_key FROM ks_index_key WHERE kek_version < ?',
       [target],
-    )) as { purpose: string; kek_version: number; wrapped_key: Buffer }[];
+    );
     let failed = 0;
     for (const row of rows) {
       try {

@@ -35,14 +35,16 @@ export class Sealing {
   /** The stored seal configuration, or undefined before `init`; kept once read (it never changes). */
   async loadConfig(): Promise<SealConfig | undefined> {
     if (this.config) return this.config;
-    const [row] = (await this.db.query(
+    const [row] = await this.db.query<{ threshold: number; share_count: number; root_check: string }[]>(
       'SELECT threshold, share_count, root_check FROM ks_config WHERE id = 1',
-    )) as { threshold: number; share_count: number; root_check: string }[];
+    );
     if (!row) return undefined;
-    const checks = (await this.db.query('SELECT x, check_hash FROM ks_share_check')) as {
-      x: number;
-      check_hash: string;
-    }[];
+    const checks = await this.db.query<
+      {
+        x: number;
+        check_hash: string;
+      }[]
+    >('SELECT x, check_hash FROM ks_share_check');
     this.config = {
       threshold: row.threshold,
       shareCount: row.share_count,

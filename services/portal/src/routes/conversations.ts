@@ -48,17 +48,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const q = request.query;
       const before = q.before ?? 20;
       const after = q.after ?? 20;
-      const [conversation] = (await app.db.query(
+      const [conversation] = await app.db.query<
+        {
+          kind: 'single' | 'group';
+          room_id: string | null;
+          first_msgtime: Date;
+          last_msgtime: Date;
+          message_count: string;
+        }[]
+      >(
         `SELECT kind, room_id, first_msgtime, last_msgtime, message_count FROM conversation
          WHERE corp_id = ? AND conversation_id = ?`,
         [corpId, conversationId],
-      )) as {
-        kind: 'single' | 'group';
-        room_id: string | null;
-        first_msgtime: Date;
-        last_msgtime: Date;
-        message_count: string;
-      }[];
+      );
       const missing = () => notFound(`no conversation ${conversationId} in ${corpId}`);
       if (!conversation) throw missing();
       // REG-05: outside the user's scope it does not exist for them (404), but the attempt is on record
@@ -89,11 +91,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         if (limit === 0) return [];
         const [op, tie, dir] =
           direction === 'older' ? ['<', '<', 'DESC'] : ['>', inclusive ? '>=' : '>', 'ASC'];
-        return (await app.db.query(
+        return await app.db.query<MessageDbRow[]>(
           `SELECT ${MESSAGE_COLUMNS} FROM message m WHERE ${scope} AND (m.msgtime ${op} ? OR (m.msgtime = ? AND m.id ${tie} ?))
            ORDER BY m.msgtime ${dir}, m.id ${dir} LIMIT ${limit + 1}`,
           [corpId, conversationId, new Date(position.t), new Date(position.t), position.id],
-        )) as MessageDbRow[];
+        );
       };
 
       let older: MessageDbRow[] = [];
@@ -110,16 +112,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       } else {
         let center: KeysetPosition;
         if (q.around) {
-          const [key] = (await app.db.query('SELECT msgtime FROM message_key WHERE id = UNHEX(?)', [
-            q.around,
-          ])) as {
-            msgtime: Date;
-          }[];
+          const [key] = await app.db.query<
+            {
+              msgtime: Date;
+            }[]
+          >('SELECT msgtime FROM message_key WHERE id = UNHEX(?)', [q.around]);
           const found = key
-            ? ((await app.db.query(
+            ? await app.db.query<{ id: string }[]>(
                 `SELECT m.id FROM message m WHERE m.msgtime = ? AND m.id = ? AND ${scope}`,
                 [key.msgtime, q.around, corpId, conversationId],
-              )) as { id: string }[])
+              )
             : [];
           if (!key || found.length === 0) throw notFound(`message ${q.around} is not in this conversation`);
           center = { t: new Date(key.msgtime).getTime(), id: q.around };
@@ -163,11 +165,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         first && hasOlder ? `o.${app.cursors.encode(at(first), fingerprint('older'))}` : null;
       const newerCursor = last && hasNewer ? `n.${app.cursors.encode(at(last), fingerprint('newer'))}` : null;
 
-      const people = (await app.db.query(
+      const people = await app.db.query<
+        { participant: string; party: ConversationParticipant['party']; sent_count: string }[]
+      >(
         `SELECT participant, party, sent_count FROM conversation_participant
          WHERE corp_id = ? AND conversation_id = ? ORDER BY sent_count DESC, participant LIMIT ${MAX_PARTICIPANTS}`,
         [corpId, conversationId],
-      )) as { participant: string; party: ConversationParticipant['party']; sent_count: string }[];
+      );
       const refs = await customerRefs(
         app.db,
         app.keys,

@@ -130,16 +130,16 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
 
   /** The message is visible to the user and refers to the media. */
   async function mediaVisible(access: Access, corpId: string, mediaId: string, messageId: string) {
-    const [key] = (await app.db.query('SELECT msgtime FROM message_key WHERE id = UNHEX(?)', [
-      messageId,
-    ])) as {
-      msgtime: Date;
-    }[];
+    const [key] = await app.db.query<
+      {
+        msgtime: Date;
+      }[]
+    >('SELECT msgtime FROM message_key WHERE id = UNHEX(?)', [messageId]);
     if (!key) return false;
-    const [row] = (await app.db.query(
+    const [row] = await app.db.query<{ conversation_id: string; sealed_record: Buffer }[]>(
       'SELECT conversation_id, sealed_record FROM message WHERE msgtime = ? AND id = ? AND corp_id = ?',
       [key.msgtime, messageId, corpId],
-    )) as { conversation_id: string; sealed_record: Buffer }[];
+    );
     if (!row || !(await canSeeConversation(app.db, access, corpId, row.conversation_id))) return false;
     const record = JSON.parse(
       (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
@@ -165,10 +165,10 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
     async (request, reply) => {
       const { callId } = request.params;
       const { corpId, format } = request.query;
-      const [call] = (await app.db.query(
+      const [call] = await app.db.query<{ id: string; agent_id: string }[]>(
         'SELECT id, agent_id FROM call_record WHERE corp_id = ? AND call_id = ?',
         [corpId, callId],
-      )) as { id: string; agent_id: string }[];
+      );
       const missing = () => notFound(`no call ${callId} of ${corpId} is archived`);
       if (!call) throw missing();
       if (!(await canSeeCall(app.db, await loadAccess(app.db, request.user!), corpId, call.agent_id))) {
@@ -176,7 +176,7 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
         throw missing();
       }
       const query = new URLSearchParams({ corpId, ...(format ? { format } : {}) });
-      return relay(request, reply, `/v1/recordings/${encodeURIComponent(callId)}?${query}`, {
+      return relay(request, reply, `/v1/recordings/${encodeURIComponent(callId)}?${query.toString()}`, {
         action: 'recording.play',
         target: `call:${call.id}`,
         detail: { corpId, callId, format: format ?? null },

@@ -25,10 +25,10 @@ export async function alertSummaries(
   const summaries = new Map<string, AlertSummary>();
   const unique = [...new Set(ids)];
   if (unique.length === 0) return summaries;
-  const rows = (await db.query(
+  const rows = await db.query<{ id: string; kind: string; severity_rank: number | string }[]>(
     `SELECT LOWER(HEX(doc_id)) AS id, kind, severity_rank FROM alert_target
      WHERE doc_id IN (${hexIds(unique)}) AND doc_time IS NOT NULL`,
-  )) as { id: string; kind: string; severity_rank: number | string }[];
+  );
   const perRecord = new Map<string, { count: number; rank: number; kinds: Map<string, number> }>();
   for (const row of rows) {
     const rank = Number(row.severity_rank);
@@ -68,20 +68,22 @@ export async function alertTags(
   const tags = new Map<string, AlertTag[]>();
   const unique = [...new Set(ids)];
   if (unique.length === 0) return tags;
-  const rows = (await db.query(
+  const rows = await db.query<
+    {
+      doc_id: string;
+      id: string;
+      kind: string;
+      severity: AlertSeverity;
+      source: string;
+      raised_at: Date;
+      sealed_record: Buffer;
+    }[]
+  >(
     `SELECT LOWER(HEX(t.doc_id)) AS doc_id, a.id, a.kind, a.severity, a.source, a.raised_at, a.sealed_record
      FROM alert_target t JOIN alert a ON a.id = t.alert_id
      WHERE t.doc_id IN (${hexIds(unique)}) AND t.doc_time IS NOT NULL
      ORDER BY t.doc_id, t.severity_rank DESC, a.raised_at, a.id`,
-  )) as {
-    doc_id: string;
-    id: string;
-    kind: string;
-    severity: AlertSeverity;
-    source: string;
-    raised_at: Date;
-    sealed_record: Buffer;
-  }[];
+  );
   for (const row of rows) {
     const alert = JSON.parse((await openBuffer(row.sealed_record, keys)).toString('utf8')) as AlertV1;
     const list = tags.get(row.doc_id) ?? [];

@@ -113,10 +113,10 @@ export class DriverPlanner {
   private async estimate(sources: RangeSource[], bounds: TimeBounds, kinds: number[]): Promise<number[]> {
     if (sources.length === 0) return [];
     const parts = sources.map((s) => estimateSql(s, bounds, this.limits.estimateCap, kinds));
-    const rows = (await this.db.query(
+    const rows = await this.db.query<Record<string, number | string>[]>(
       `SELECT ${parts.map((p, i) => `${p.sql} AS e${i}`).join(', ')}`,
       parts.flatMap((p) => p.params),
-    )) as Record<string, number | string>[];
+    );
     return parts.map((_p, i) => Number(rows[0]![`e${i}`]));
   }
 }

@@ -165,7 +165,7 @@ export class SearchEngine {
   ): Promise<{ t: Date; id: string; kind: number; ok: number | string }[]> {
     const driver = driverSql(ranges, request.filters.bounds, request.direction, position, size, filter.kinds);
     const { sql, params } = chunkSql(driver, filter, request.direction);
-    return (await this.db.query(sql, params)) as { t: Date; id: string; kind: number; ok: number | string }[];
+    return await this.db.query<{ t: Date; id: string; kind: number; ok: number | string }[]>(sql, params);
   }
 
   /**
@@ -194,10 +194,10 @@ export class SearchEngine {
       filter.kinds,
     );
     const { sql, params } = chunkSql(rows, filter, request.direction);
-    const [counted] = (await this.db.query(
+    const [counted] = await this.db.query<{ scanned: number | string; matched: number | string }[]>(
       `SELECT COUNT(*) AS scanned, COALESCE(SUM(ok), 0) AS matched FROM (${sql}) x`,
       params,
-    )) as { scanned: number | string; matched: number | string }[];
+    );
     const scanned = Number(counted!.scanned);
     const matched = Number(counted!.matched);
     if (scanned < cap) return { value: matched, relation: keywords ? 'lte' : 'eq' };

@@ -88,11 +88,11 @@ export async function openCandidates(
   const calls = candidates.filter((c) => Number(c.kind) === KIND_CALL);
   const byKey = new Map<string, Found>();
   if (messages.length > 0) {
-    const rows = (await db.query(
+    const rows = await db.query<MessageDbRow[]>(
       `SELECT ${MESSAGE_COLUMNS}
          FROM message m WHERE ${messages.map(() => '(m.msgtime = ? AND m.id = ?)').join(' OR ')}`,
       messages.flatMap((c) => [c.t, c.id]),
-    )) as MessageDbRow[];
+    );
     for (const row of rows) {
       const record = JSON.parse(
         (await openBuffer(row.sealed_record, keys)).toString('utf8'),
@@ -104,15 +104,15 @@ export async function openCandidates(
   }
   if (calls.length > 0) {
     const ids = calls.map((c) => c.id);
-    const rows = (await db.query(
+    const rows = await db.query<CallDbRow[]>(
       `SELECT id, corp_id, call_id, agent_id, direction, business_type, start_time, end_time, recording_id, sealed_record
          FROM call_record WHERE id IN (${sqlList(ids)})`,
       ids,
-    )) as CallDbRow[];
-    const transcripts = (await db.query(
+    );
+    const transcripts = await db.query<{ call_pk: string; sealed_text: Buffer }[]>(
       `SELECT call_pk, sealed_text FROM call_transcript WHERE call_pk IN (${sqlList(ids)}) ORDER BY call_pk, source`,
       ids,
-    )) as { call_pk: string; sealed_text: Buffer }[];
+    );
     const texts = new Map<string, string[]>();
     for (const t of transcripts) {
       const text = (await openBuffer(t.sealed_text, keys)).toString('utf8');

@@ -1,6 +1,6 @@
 import type { AlertSummary, CallHitView, MessageView, SearchHit } from '@cz/contracts';
 import { maskPersonalData, wecomMediaId } from '@cz/common';
-import type { Found, FoundCall, FoundMessage, MessageDbRow } from './records';
+import type { Found, FoundCall, MessageDbRow } from './records';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 
 /** A message as staff see it: personal data masked, media referenced, recall flagged. */
@@ -48,7 +48,7 @@ export function callView(found: FoundCall): CallHitView {
 export function hitView(found: Found, alerts: AlertSummary | null = null): SearchHit {
   const time = new Date(found.t).toISOString();
   if (found.kind === 1) {
-    const m = found as FoundMessage;
+    const m = found;
     return { kind: 'message', time, message: messageView(m.row, m.record), alerts };
   }
   return { kind: 'call', time, call: callView(found), alerts };

@@ -224,6 +224,8 @@ export function recordingsSink(options: {
       } catch (err) {
         throw await settle(err as Error);
       }
+      // `early` and `failure` are set by the request's callbacks, which TypeScript's narrowing cannot see
+      // eslint-disable-next-line @typescript-eslint/await-thenable, @typescript-eslint/only-throw-error
       if (early) throw await early;
       if (failure) throw await settle(failure);
     },

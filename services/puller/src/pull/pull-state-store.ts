@@ -102,12 +102,12 @@ export async function keyVersionsOf(db: DataSource, corpId: string): Promise<num
  */
 export async function acquireLease(db: DataSource, corpId: string, owner: string, leaseMs: number) {
   await db.query('INSERT IGNORE INTO wecom_pull_checkpoint (corp_id, seq) VALUES (?, 0)', [corpId]);
-  const result = (await db.query(
+  const result = await db.query<{ affectedRows?: number }>(
     `UPDATE wecom_pull_checkpoint
         SET lease_owner = ?, lease_expires_at = DATE_ADD(NOW(3), INTERVAL ? MICROSECOND)
       WHERE corp_id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < NOW(3))`,
     [owner, leaseMs * 1000, corpId, owner],
-  )) as { affectedRows?: number };
+  );
   return (result.affectedRows ?? 0) > 0;
 }
 
@@ -170,13 +170,13 @@ export async function commitBatch(db: DataSource, keys: KeyProvider, outcome: Ba
     outcome.quarantine.map((q) => sealBuffer(Buffer.from(JSON.stringify(q.envelope)), keys, 'chat')),
   );
   await db.transaction(async (tx) => {
-    const result = (await tx.query(
+    const result = await tx.query<{ affectedRows?: number }>(
       `UPDATE wecom_pull_checkpoint
           SET seq = GREATEST(seq, ?), batches = batches + 1, records = records + ?,
               last_batch_at = NOW(3), last_error = NULL, updated_at = NOW(3)
         WHERE corp_id = ? AND lease_owner = ?`,
       [outcome.seq, outcome.records, outcome.corpId, outcome.owner],
-    )) as { affectedRows?: number };
+    );
     if ((result.affectedRows ?? 0) === 0) throw new LeaseLostError(outcome.corpId);
     if (outcome.quarantine.length > 0) {
       await tx

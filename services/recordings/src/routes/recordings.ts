@@ -49,10 +49,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       const length = limitedLength(request, reply, settings.maxRecordingBytes, 'recordings');
-      const [call] = (await app.db.query('SELECT id FROM call_record WHERE corp_id = ? AND call_id = ?', [
-        corpId,
-        callId,
-      ])) as { id: string }[];
+      const [call] = await app.db.query<{ id: string }[]>(
+        'SELECT id FROM call_record WHERE corp_id = ? AND call_id = ?',
+        [corpId, callId],
+      );
       if (!call) {
         refuseUpload(
           reply,

@@ -33,7 +33,7 @@ export class MultipartUpload extends Writable {
   private partNumber = 0;
   private readonly parts: { part: number; etag: string }[] = [];
   private inflight: Promise<void> = Promise.resolve();
-  private failure: unknown;
+  private failure: Error | undefined;
   private completed = false;
 
   constructor(private readonly target: MultipartTarget) {
@@ -43,7 +43,7 @@ export class MultipartUpload extends Writable {
 
   private buffer(index: number): Buffer {
     this.buffers[index] ??= Buffer.allocUnsafe(this.target.partBytes);
-    return this.buffers[index]!;
+    return this.buffers[index];
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -76,7 +76,7 @@ export class MultipartUpload extends Writable {
     const body = this.current.subarray(0, this.fill);
     const part = ++this.partNumber;
     this.inflight = this.uploadPart(part, body).catch((err: unknown) => {
-      this.failure = err;
+      this.failure = err instanceof Error ? err : new Error(String(err));
     });
     this.current = this.buffer(part % 2);
     this.fill = 0;

@@ -102,10 +102,10 @@ export async function claimUpload(db: DataSource, upload: NewUpload, staleMs: nu
   const objectKey = `${upload.kind}/${upload.corpId}/${encodeURIComponent(upload.ownerId)}/${id}.czs`;
   try {
     return await db.transaction(async (tx) => {
-      const [live] = (await tx.query(
+      const [live] = await tx.query<ObjectRow[]>(
         `SELECT ${COLUMNS} FROM recording_object WHERE kind = ? AND corp_id = ? AND owner_id = ? AND slot = 1 FOR UPDATE`,
         [upload.kind, upload.corpId, upload.ownerId],
-      )) as ObjectRow[];
+      );
       let abandoned: ObjectRow | undefined;
       if (live?.status === 'complete') return { claimed: false as const, existing: live };
       if (live) {

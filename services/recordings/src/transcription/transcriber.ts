@@ -43,9 +43,10 @@ async function transcribeRecording(
   }
   if ((event as { kind?: unknown }).kind !== 'recording') return 'skipped';
   if (!checkRecording.Check(event)) throw new Poison('contract cz.call.v1/recording violated');
-  const [done] = (await app.db.query('SELECT 1 AS x FROM call_transcript WHERE call_pk = ? LIMIT 1', [
-    event.callPk,
-  ])) as unknown[];
+  const [done] = await app.db.query<unknown[]>(
+    'SELECT 1 AS x FROM call_transcript WHERE call_pk = ? LIMIT 1',
+    [event.callPk],
+  );
   if (done) return 'skipped';
   const row = await findObjectById(app.db, event.recordingId);
   if (row?.status !== 'complete') throw new Poison(`recording ${event.recordingId} is not stored`);
@@ -100,6 +101,8 @@ export default fp<{ asr: AsrSettings }>(
       await consumer.connect();
       await consumer.subscribe({ topic: Topics.calls, fromBeginning: false });
       await consumer.run({
+        // kafkajs hands heartbeat in as a bound closure, though its typings declare it as a method
+        // eslint-disable-next-line @typescript-eslint/unbound-method
         eachMessage: async ({ message, partition, heartbeat }) => {
           const beat = setInterval(() => void heartbeat().catch(() => undefined), 5000);
           try {
