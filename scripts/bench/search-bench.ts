@@ -51,7 +51,7 @@ import {
 } from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import { TokenHasher, parseQuery } from '@cz/common/search';
-import { loadStackEnv } from '@cz/testkit';
+import { loadStackEnv, seededRandom } from '@cz/testkit';
 import portal, {
   DEFAULT_LIMITS,
   KIND_CALL,
@@ -84,17 +84,6 @@ const START = END - 730 * DAY;
 
 // ---------------------------------------------------------------------------------------------
 // deterministic synthetic data
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SURNAMES = [...'王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高'];
 const GIVEN = [...'伟芳娜敏静磊洋艳勇军杰娟涛明超霞平刚桂英华玉兰秀丽建国志强'];
@@ -142,7 +131,7 @@ const CITIES = ['上海', '深圳', '北京', '杭州', '广州', '成都', '武
 class Synth {
   readonly random: () => number;
   constructor(seed = 20261125) {
-    this.random = prng(seed);
+    this.random = seededRandom(seed);
   }
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.random() * items.length)]!;

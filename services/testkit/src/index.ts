@@ -9,6 +9,7 @@ export * from './apps';
 export * from './drained';
 export * from './dead-letters';
 export * from './archive-rows';
+export * from './seeded-random';
 export * from './recordings';
 export * from './keyservice';
 export * from './finance-sdk-double/build';
