@@ -10,3 +10,4 @@ export * from './calls';
 export * from './behaviour';
 export * from './search';
 export * from './scope';
+export * from './callers';
