@@ -11,3 +11,4 @@ export * from './behaviour';
 export * from './search';
 export * from './scope';
 export * from './callers';
+export * from './key-console';

@@ -7,6 +7,7 @@ import authPlugin from './plugins/app/auth';
 import sysRoutes from './routes/sys';
 import dataKeyRoutes from './routes/datakeys';
 import officerRoutes from './routes/officers';
+import consoleViewRoutes from './routes/console-views';
 
 export interface KeyserviceOptions {
   database: DatabaseConfig;
@@ -38,6 +39,7 @@ const app: FastifyPluginAsync<KeyserviceOptions> = async (fastify, options) => {
   await fastify.register(sysRoutes);
   await fastify.register(dataKeyRoutes);
   await fastify.register(officerRoutes);
+  await fastify.register(consoleViewRoutes);
 };
 
 export default app;
