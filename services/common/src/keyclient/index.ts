@@ -1,4 +1,5 @@
 import { CryptoError, type DataClass, type KeyProvider, type WrappedKey } from '../crypto';
+import type { CallerGrants, IntrospectReply } from '@cz/contracts';
 import { AppError } from '../errors';
 
 /*
@@ -232,6 +233,24 @@ export class RemoteKeyProvider implements KeyProvider {
     return key;
   }
 
+  /**
+   * Who holds a caller's bearer credential (this service needs `callers.introspect`); an unknown
+   * or revoked credential is `active: false`. Not cached here: see ../caller-auth.
+   */
+  async introspectCaller(token: string): Promise<IntrospectReply> {
+    return this.call<IntrospectReply>('/v1/callers/introspect', { token });
+  }
+
+  /** The grants of the caller named `name` (a client certificate's CN), or undefined if unknown. */
+  async callerGrants(name: string): Promise<CallerGrants | undefined> {
+    try {
+      return await this.call<CallerGrants>(`/v1/callers/${encodeURIComponent(name)}/grants`);
+    } catch (err) {
+      if (err instanceof KeyServiceError && err.upstreamStatus === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** Forgets every cached key (e.g. after a crypto-shredding, to not wait for the TTL). */
   clearCache(): void {
     this.unwrapped.clear();
@@ -258,14 +277,18 @@ export class RemoteKeyProvider implements KeyProvider {
     if (status.sealed) throw new KeyServiceUnavailableError('sealed', 'key service is sealed');
   }
 
-  private async call<T>(path: string, body: unknown): Promise<T> {
+  /** POST `body` as JSON, or GET when there is none. */
+  private async call<T>(path: string, body?: unknown): Promise<T> {
     this.stats.requests++;
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        method: body === undefined ? 'GET' : 'POST',
+        headers:
+          body === undefined
+            ? { authorization: `Bearer ${this.options.token}` }
+            : { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
       });
     } catch (err) {
