@@ -54,3 +54,7 @@ export const KeyAuditEventListReply = Type.Object({
   nextBefore: Type.Union([Type.String(), Type.Null()]),
 });
 export type KeyAuditEventListReply = Static<typeof KeyAuditEventListReply>;
+
+/** GET /v1/officers/me: whose officer credential this is (the console shows it and hides self-approval) */
+export const OfficerSelfReply = Type.Object({ name: Type.String(), kind: Type.Literal('officer') });
+export type OfficerSelfReply = Static<typeof OfficerSelfReply>;

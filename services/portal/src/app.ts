@@ -12,6 +12,7 @@ import conversationRoutes from './routes/conversations';
 import directoryRoutes from './routes/directory';
 import playbackRoutes, { type PlaybackOptions } from './routes/playback';
 import scopeRoutes from './routes/scope';
+import keysProxyRoutes, { type KeysProxyOptions } from './routes/keys-proxy';
 
 export interface PortalOptions {
   database: DatabaseConfig;
@@ -25,6 +26,8 @@ export interface PortalOptions {
   search?: SearchRouteOptions;
   /** the recordings service that plays recordings and media back (through the portal, audited) */
   recordings?: PlaybackOptions;
+  /** security officers reach the key service's officer endpoints through the portal (密钥管理) */
+  keysProxy?: KeysProxyOptions;
 }
 
 /** Portal: the console's API (auth, search, views, audit) and the console itself. */
@@ -46,6 +49,7 @@ const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
   await fastify.register(directoryRoutes);
   await fastify.register(playbackRoutes, options.recordings ? { recordings: options.recordings } : {});
   await fastify.register(scopeRoutes);
+  await fastify.register(keysProxyRoutes, options.keysProxy ?? {});
 };
 
 export default app;

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { hkdfSm3 } from '@cz/common/crypto';
 import { ConfigError, envString } from '@cz/common';
 import type { PlaybackOptions } from './routes/playback';
+import type { KeysProxyOptions } from './routes/keys-proxy';
 
 /** The portal's settings from the environment, read once at start-up (server.ts). */
 export interface PortalSettings {
@@ -11,6 +12,8 @@ export interface PortalSettings {
   consoleRoot: string;
   /** the recordings service, when the portal has a read token for it */
   recordings?: PlaybackOptions;
+  /** the key service the officers' console page reaches through the portal */
+  keysProxy: KeysProxyOptions;
 }
 
 export function portalSettingsFromEnv(): PortalSettings {
@@ -22,6 +25,7 @@ export function portalSettingsFromEnv(): PortalSettings {
   return {
     cursorKey: hkdfSm3(Buffer.from(cursorSecret, 'utf8'), Buffer.alloc(0), 'cz/portal/cursor', 32),
     consoleRoot: envString('CZ_CONSOLE_ROOT', fileURLToPath(new URL('../../../web/dist', import.meta.url))),
+    keysProxy: { url: envString('CZ_KEYSERVICE_URL') },
     ...(recordingsToken
       ? {
           recordings: {

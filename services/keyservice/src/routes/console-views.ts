@@ -3,6 +3,7 @@ import {
   ErrorReply,
   KeyAuditEventListQuery,
   KeyAuditEventListReply,
+  OfficerSelfReply,
   RewrapJobListQuery,
   RewrapJobListReply,
   type KeyAuditEventView,
@@ -33,19 +34,30 @@ const detailJsonOf = (detail: AuditEventRow['detail']): string =>
 const parseDetail = (json: string): Record<string, unknown> => {
   try {
     const value: unknown = JSON.parse(json);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }
 };
 
 /**
- * Read-only listings for the security officers' console page: recent rewrap jobs and recent
- * audit events, each with its own link checked. Officers only; nothing here changes state, and
+ * Read-only listings for the security officers' console page: who signed in, recent rewrap jobs
+ * and recent audit events, each with its own link checked. Officers only; nothing here changes state, and
  * nothing here is key material (the audit trail never holds any).
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preHandler', app.requireOfficer);
+
+  app.get(
+    '/v1/officers/me',
+    { schema: { response: { 200: OfficerSelfReply, ...errors } } },
+    async (request) => ({
+      name: request.principal!.name,
+      kind: 'officer' as const,
+    }),
+  );
 
   app.get(
     '/v1/rewrap',
@@ -80,7 +92,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         const seq = BigInt(row.seq);
         const predecessor = rows[index + 1];
         const expectedPrev =
-          seq === 1n ? GENESIS : predecessor && BigInt(predecessor.seq) === seq - 1n ? predecessor.hash : null;
+          seq === 1n
+            ? GENESIS
+            : predecessor && BigInt(predecessor.seq) === seq - 1n
+              ? predecessor.hash
+              : null;
         const detailJson = detailJsonOf(row.detail);
         const recomputed = keyAuditHash(row.prev_hash, seq.toString(), new Date(row.at), row, detailJson);
         return {
