@@ -14,32 +14,17 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { CallAccepted, CallDetailRecord, ErrorReply, IngestBatchReply } from '@cz/contracts';
 import { wecomMediaId } from '@cz/common';
-import { DEMO_CORP, demoEmployees as employees, surnames } from './people';
+import { DEMO_CORP, demoCustomers, demoEmployees as employees, demoRandom } from './people';
 
 const INGEST_URL = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
 const RECORDINGS_URL = process.env.CZ_RECORDINGS_URL ?? 'http://127.0.0.1:8084';
 const CORP_ID = DEMO_CORP;
 const CONVERSATIONS = Number(process.env.CZ_DEMO_CONVERSATIONS ?? 300);
 
-// mulberry32: a tiny seeded PRNG, so demo data is reproducible
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(20261125);
+const random = demoRandom();
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
-const customers = Array.from({ length: 400 }, (_, i) => ({
-  externalUserId: `wmDemo${(100000 + i * 7919).toString(36)}`,
-  phone: `1${pick(['38', '39', '58', '86', '37'])}${String(Math.floor(random() * 1e8)).padStart(8, '0')}`,
-  name: `${pick(surnames)}${pick(['先生', '女士'])}`,
-}));
+const customers = demoCustomers(random);
 
 const products = [
   '稳健理财30天',
@@ -176,7 +161,7 @@ function buildConversations(): DemoMessage[] {
 
 // The other message types come from their own PRNG, so the text conversations above stay
 // byte-for-byte what earlier versions of this script loaded.
-const random2 = prng(20261203);
+const random2 = demoRandom(20261203);
 const pick2 = <T>(items: readonly T[]): T => items[Math.floor(random2() * items.length)]!;
 const fakeSdkFileId = (seed: string) =>
   Buffer.concat([

@@ -100,3 +100,29 @@ export const demoDirectory = (): DirectoryLoad => ({
   ],
   employees: demoEmployees.map((e) => ({ userid: e.userid, orgUnitId: e.orgUnitId, name: e.name })),
 });
+
+/** The demo data's seeded random stream (mulberry32), so demo data is reproducible. */
+export function demoRandom(seed = 20261125): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The demo bank's 400 retail customers, the first draws of `random` (load-demo.ts goes on with the
+ * same stream). Their phone numbers and names are personal data: scripts/check-logs.ts makes sure
+ * no log ever carries them.
+ */
+export function demoCustomers(random: () => number = demoRandom()) {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  return Array.from({ length: 400 }, (_, i) => ({
+    externalUserId: `wmDemo${(100000 + i * 7919).toString(36)}`,
+    phone: `1${pick(['38', '39', '58', '86', '37'])}${String(Math.floor(random() * 1e8)).padStart(8, '0')}`,
+    name: `${pick(surnames)}${pick(['先生', '女士'])}`,
+  }));
+}
