@@ -8,7 +8,7 @@ export const AlertSeverity = Type.Union([
 ]);
 export type AlertSeverity = Static<typeof AlertSeverity>;
 
-/** Kinds raised by completeness tracking (archiver) and the Finance-SDK puller. */
+/** Kinds raised by completeness tracking (archiver), the Finance-SDK puller and recordings. */
 export const CompletenessAlertKind = Type.Union([
   /** seq numbers missing from the archive after the grace period */
   Type.Literal('seq_gap'),
@@ -22,6 +22,11 @@ export const CompletenessAlertKind = Type.Union([
   Type.Literal('media_md5_mismatch'),
   /** media that could not be fetched after every retry */
   Type.Literal('media_failed'),
+  /**
+   * a second, different upload for a call's recording or a chat media object that already had its
+   * object: kept locked as a conflicting version for review; the original stays the one served
+   */
+  Type.Literal('recording_conflict'),
 ]);
 export type CompletenessAlertKind = Static<typeof CompletenessAlertKind>;
 

@@ -180,3 +180,22 @@ export const StoredObjectReply = Type.Object({
   announced: Type.Optional(Type.Boolean()),
 });
 export type StoredObjectReply = Static<typeof StoredObjectReply>;
+
+/**
+ * 409 to a second upload for a call (or media id) whose object is already stored and locked, with
+ * different content: the upload was NOT dropped but kept, sealed and locked like any object, as a
+ * conflicting version for review (`recording_conflict` alert); the original stays the one served.
+ * Sending the same conflicting content again answers the same conflict; sending the original's
+ * content again is 200 with the original (idempotent).
+ */
+export const ConflictingVersionReply = Type.Object({
+  code: Type.Literal('conflicting_version_kept'),
+  message: Type.String(),
+  /** the review record (`recording_conflict.id`) */
+  conflictId: Type.String(),
+  /** the object that stays served */
+  original: Type.Object({ id: Type.String(), sm3: Type.String(), plaintextSize: Type.Integer() }),
+  /** the upload, as kept */
+  kept: StoredObjectReply,
+});
+export type ConflictingVersionReply = Static<typeof ConflictingVersionReply>;

@@ -11,6 +11,7 @@ import { AuditSealedDetail1795609000000 } from './1795609000000-audit-sealed-det
 import { DataScope1795609600000 } from './1795609600000-data-scope';
 import { RecordAlerts1795609700000 } from './1795609700000-record-alerts';
 import { TranscriptBackfill1795609710000 } from './1795609710000-transcript-backfill';
+import { RecordingConflicts1795609850000 } from './1795609850000-recording-conflicts';
 
 /** Migrations of the main archive database (cz_main), in order. */
 export const mainMigrations = [
@@ -25,6 +26,7 @@ export const mainMigrations = [
   DataScope1795609600000,
   RecordAlerts1795609700000,
   TranscriptBackfill1795609710000,
+  RecordingConflicts1795609850000,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 
