@@ -17,6 +17,8 @@ export type CryptoErrorCode =
   | 'truncated'
   /** bytes follow the final segment */
   | 'trailing_data'
+  /** the value is intact but belongs to another row (v2 header binding, or a v1 record's content) */
+  | 'binding_mismatch'
   | 'unknown_key_version'
   | 'key_version_retired'
   | 'unwrap_failed'

@@ -5,6 +5,8 @@ export * from './keys';
 export * from './sealed-header';
 export * from './sealed-layout';
 export * from './sealed';
+export * from './sealed-v2';
+export * from './binding';
 export * from './stream';
 export * from './blind-index';
 export {

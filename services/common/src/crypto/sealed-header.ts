@@ -127,6 +127,12 @@ export function encodeHeaderBody(fields: Omit<SealedHeader, 'headerMac' | 'versi
  * as the bytes seen so far cannot start a valid header.
  */
 export function tryParseSealedHeader(buf: Buffer): ParsedSealedHeader | null {
+  if (buf.length >= 3 && buf[0] === 0x43 && buf[1] === 0x5a && buf[2] === 2) {
+    throw new CryptoError(
+      'unsupported_version',
+      'a v2 object has no segmented header: use sealedKeyInfo / openBuffer',
+    );
+  }
   const magicSeen = Math.min(buf.length, SEALED_MAGIC.length);
   if (!buf.subarray(0, magicSeen).equals(SEALED_MAGIC.subarray(0, magicSeen))) {
     throw new CryptoError('bad_magic', 'not a sealed object (magic is not CZS1)');

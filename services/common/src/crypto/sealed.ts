@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { CryptoError } from './errors';
 import { isDataClass, type DataClass, type KeyProvider, type WrappedKey } from './keys';
+import { checkBinding, type SealBinding } from './binding';
 import { hkdfSm3, SM4_KEY_BYTES, tagsEqual } from './primitives';
 import {
   checkSegmentSize,
@@ -22,12 +23,22 @@ import {
   type SealedLayout,
   type SealedRange,
 } from './sealed-layout';
+import {
+  isSealedV2,
+  openBufferV2,
+  parseSealedV2Header,
+  sealBufferV2,
+  type RandomSource,
+  type SealV2Options,
+} from './sealed-v2';
 
 /* The sealed-object format is described in sealed-header.ts. */
 
 export interface SealOptions {
   /** plaintext bytes per segment; default 64 KiB */
   segmentSize?: number;
+  /** default crypto.randomBytes; only tests pass anything else (golden vectors) */
+  random?: RandomSource;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,8 +147,11 @@ export async function beginSealedObject(
     throw new CryptoError('invalid_argument', `unknown data class ${String(dataClass)}`);
   const segmentSize = checkSegmentSize(options.segmentSize ?? DEFAULT_SEGMENT_SIZE);
   const { plaintext: dataKey, wrapped } = await keys.newDataKey(dataClass);
-  const salt = randomBytes(SEALED_SALT_BYTES);
-  const noncePrefix = randomBytes(SEALED_NONCE_PREFIX_BYTES);
+  const random = options.random ?? randomBytes;
+  const salt = random(SEALED_SALT_BYTES);
+  const noncePrefix = random(SEALED_NONCE_PREFIX_BYTES);
+  if (salt.length !== SEALED_SALT_BYTES || noncePrefix.length !== SEALED_NONCE_PREFIX_BYTES)
+    throw new CryptoError('invalid_argument', 'random source gave too few bytes');
   const segments = new SegmentCrypto(dataKey, salt, noncePrefix);
   const body = encodeHeaderBody({
     dataClass,
@@ -249,7 +263,39 @@ export function openSealedRange(
 // ---------------------------------------------------------------------------------------------
 // Whole-buffer API (chat messages, Kafka values, database columns)
 
+/**
+ * Seals a whole buffer. With a binding: format v2 (sealed-v2.ts), compact and bound to its row;
+ * every record the product stores is sealed this way. Without one: format v1, kept for the
+ * segmented layout's tests and for objects that have no row (v1 cannot be bound).
+ */
 export async function sealBuffer(
+  plaintext: Buffer,
+  keys: KeyProvider,
+  dataClass: DataClass,
+  binding: SealBinding,
+  options?: SealV2Options,
+): Promise<Buffer>;
+/** @deprecated format v1 carries no binding: pass one (format v2) for anything stored in a row */
+export async function sealBuffer(
+  plaintext: Buffer,
+  keys: KeyProvider,
+  dataClass: DataClass,
+  options?: SealOptions,
+): Promise<Buffer>;
+export async function sealBuffer(
+  plaintext: Buffer,
+  keys: KeyProvider,
+  dataClass: DataClass,
+  bindingOrOptions?: SealBinding | SealOptions,
+  v2Options?: SealV2Options,
+): Promise<Buffer> {
+  if (bindingOrOptions && 'kind' in bindingOrOptions)
+    return sealBufferV2(plaintext, keys, dataClass, checkBinding(bindingOrOptions), v2Options);
+  return sealBufferV1(plaintext, keys, dataClass, bindingOrOptions);
+}
+
+/** Format v1 (segmented, unbound): still written by the recordings stream and the golden vectors. */
+export async function sealBufferV1(
   plaintext: Buffer,
   keys: KeyProvider,
   dataClass: DataClass,
@@ -268,7 +314,68 @@ export async function sealBuffer(
   return out;
 }
 
-export async function openBuffer(sealed: Buffer, keys: KeyProvider): Promise<Buffer> {
+export interface OpenedSealed {
+  plaintext: Buffer;
+  version: number;
+  /** v2: the verified binding from the header; v1 objects have none (check their content) */
+  binding?: SealBinding;
+}
+
+/**
+ * Opens v1 and v2 objects. `expected`: the binding of the row the value was read from; a v2 object
+ * bound elsewhere fails with 'binding_mismatch'. A v1 object has no binding: the caller must
+ * check the opened content against its row (ids, corp, conversation).
+ */
+export async function openSealed(
+  sealed: Buffer,
+  keys: KeyProvider,
+  expected?: SealBinding,
+): Promise<OpenedSealed> {
+  if (isSealedV2(sealed)) {
+    const { plaintext, header } = await openBufferV2(sealed, keys, expected);
+    return { plaintext, version: 2, binding: header.binding };
+  }
+  return { plaintext: await openBufferV1(sealed, keys), version: 1 };
+}
+
+/** The plaintext of a v1 or v2 object; see openSealed for `expected`. */
+export async function openBuffer(sealed: Buffer, keys: KeyProvider, expected?: SealBinding): Promise<Buffer> {
+  return (await openSealed(sealed, keys, expected)).plaintext;
+}
+
+/** What a row stores next to a sealed value (kek_id, kek_version), for v1 and v2, without any key. */
+export interface SealedKeyInfo {
+  version: number;
+  dataClass: DataClass;
+  kekId: string;
+  kekVersion: number;
+  wrappedKey: Buffer;
+  binding?: SealBinding;
+}
+
+export function sealedKeyInfo(sealed: Buffer): SealedKeyInfo {
+  if (isSealedV2(sealed)) {
+    const h = parseSealedV2Header(sealed);
+    return {
+      version: 2,
+      dataClass: h.dataClass,
+      kekId: h.kekId,
+      kekVersion: h.kekVersion,
+      wrappedKey: h.wrappedKey,
+      binding: h.binding,
+    };
+  }
+  const h = parseSealedHeader(sealed);
+  return {
+    version: 1,
+    dataClass: h.dataClass,
+    kekId: h.kekId,
+    kekVersion: h.kekVersion,
+    wrappedKey: h.wrappedKey,
+  };
+}
+
+export async function openBufferV1(sealed: Buffer, keys: KeyProvider): Promise<Buffer> {
   const opened = await openSealedHeader(sealed, keys);
   const { headerLength, segmentSize } = opened.header;
   const fullSegment = segmentSize + SEALED_TAG_BYTES;
