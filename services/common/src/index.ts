@@ -15,3 +15,5 @@ export * from './schema/index';
 export * from './database-plugin';
 export * from './minio';
 export * from './alerts';
+export * from './caller-auth';
+export * from './tls';
