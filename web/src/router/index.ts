@@ -10,6 +10,8 @@ declare module 'vue-router' {
     roles?: readonly Role[];
     /** the menu entry to mark active on a page that has none of its own */
     navParent?: string;
+    /** who sees the console's menu entry of a public page that the console links to */
+    menuRoles?: readonly Role[];
   }
 }
 
@@ -26,6 +28,13 @@ export const router = createRouter({
       name: 'login',
       component: () => import('@/views/login/index.vue'),
       meta: { public: true },
+    },
+    {
+      // security officers sign in on the page itself with their key-service credential: no portal session
+      path: '/keys',
+      name: 'keys',
+      component: () => import('@/views/keys/index.vue'),
+      meta: { public: true, menuRoles: ['security_officer', 'admin'] },
     },
     {
       path: '/',
