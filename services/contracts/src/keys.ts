@@ -18,7 +18,7 @@ export type DataClassName = Static<typeof DataClassName>;
 
 const Base64Url = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9_-]+$' });
-const PrincipalName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.-]*$' });
+export const PrincipalName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.-]*$' });
 
 export const KeyServiceStatus = Type.Object({
   initialized: Type.Boolean(),
@@ -31,20 +31,14 @@ export const KeyServiceStatus = Type.Object({
 });
 export type KeyServiceStatus = Static<typeof KeyServiceStatus>;
 
+/**
+ * POST /v1/sys/init, once, with the deployment's one-time bootstrap secret. Every enrolled officer
+ * (POST /v1/sys/enrol, at least two) gets one Shamir share, so shares = enrolled officers.
+ */
 export const KeyInitRequest = Type.Object(
   {
-    shares: Type.Integer({ minimum: 2, maximum: 16 }),
     threshold: Type.Integer({ minimum: 2, maximum: 16 }),
-    /** security officers; dual control needs at least two */
-    officers: Type.Array(PrincipalName, { minItems: 2, maxItems: 32, uniqueItems: true }),
-    /** services that may ask for data keys, each limited to some data classes (default all) */
-    callers: Type.Array(
-      Type.Object(
-        { name: PrincipalName, classes: Type.Optional(Type.Array(DataClassName, { uniqueItems: true })) },
-        { additionalProperties: false },
-      ),
-      { maxItems: 64 },
-    ),
+    bootstrapSecret: Type.String({ minLength: 16, maxLength: 200 }),
   },
   { additionalProperties: false },
 );
@@ -53,15 +47,28 @@ export type KeyInitRequest = Static<typeof KeyInitRequest>;
 export const IssuedCredential = Type.Object({ name: Type.String(), token: Type.String() });
 export type IssuedCredential = Static<typeof IssuedCredential>;
 
+/** What one officer gets from init: only ciphertexts to their own SM2 key (C1C3C2, hex). */
+export const OfficerInitPackage = Type.Object({
+  name: Type.String(),
+  /** sm2.doEncrypt(share base64url, officerPublicKey, 1) */
+  encryptedShare: Type.String(),
+  /** sm2.doEncrypt(officer bearer credential, officerPublicKey, 1) */
+  encryptedCredential: Type.String(),
+});
+export type OfficerInitPackage = Static<typeof OfficerInitPackage>;
+
+/** The runner of init sees no share and no credential in the clear. */
 export const KeyInitReply = Type.Object({
-  /** the root key's Shamir shares: shown once, never stored by the service */
-  shares: Type.Array(Type.String()),
   threshold: Type.Integer(),
-  officers: Type.Array(IssuedCredential),
-  callers: Type.Array(IssuedCredential),
+  shares: Type.Integer(),
+  officers: Type.Array(OfficerInitPackage),
 });
 export type KeyInitReply = Static<typeof KeyInitReply>;
 
+/**
+ * POST /v1/sys/unseal carries the officer's credential (Authorization: Bearer cko_…): a share is
+ * accepted only from the officer it was issued to, and only an officer may reset a round.
+ */
 export const UnsealRequest = Type.Union([
   Type.Object({ share: Base64Url(200) }, { additionalProperties: false }),
   Type.Object({ reset: Type.Literal(true) }, { additionalProperties: false }),
@@ -169,10 +176,24 @@ export const KeyRequestStatus = Type.Union([
 ]);
 export type KeyRequestStatus = Static<typeof KeyRequestStatus>;
 
+/** Requests about who may call the key service (dual control too; see POST /v1/callers). */
+export const CustodyRequestKind = Type.Union([
+  /** a new service caller; refused (409 caller_exists) for a name that exists */
+  Type.Literal('caller.issue'),
+  /** a fresh credential for an existing caller (the old one stops working), also after revocation */
+  Type.Literal('caller.reissue'),
+  /** more classes, operations or corps for an existing caller */
+  Type.Literal('caller.widen'),
+  Type.Literal('caller.revoke'),
+  Type.Literal('officer.revoke'),
+]);
+export type CustodyRequestKind = Static<typeof CustodyRequestKind>;
+
 export const KeyRequestView = Type.Object({
   id: Type.String(),
-  kind: KeyRequestKind,
-  dataClass: DataClassName,
+  kind: Type.Union([KeyRequestKind, CustodyRequestKind]),
+  /** null for caller and officer requests */
+  dataClass: Type.Union([DataClassName, Type.Null()]),
   params: Type.Record(Type.String(), Type.Unknown()),
   reason: Type.String(),
   status: KeyRequestStatus,
@@ -182,6 +203,15 @@ export const KeyRequestView = Type.Object({
   decidedBy: Type.Union([Type.String(), Type.Null()]),
   decidedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  /** why the deciding officer rejected it */
+  decisionReason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /**
+   * caller.issue / caller.reissue: the new credential, encrypted to the requesting officer's SM2
+   * key, is `waiting` until that officer collects it once (GET /v1/requests/:id/credential)
+   */
+  credential: Type.Optional(
+    Type.Union([Type.Literal('none'), Type.Literal('waiting'), Type.Literal('collected')]),
+  ),
 });
 export type KeyRequestView = Static<typeof KeyRequestView>;
 
@@ -229,8 +259,63 @@ export const AuditVerifyReply = Type.Object({
 });
 export type AuditVerifyReply = Static<typeof AuditVerifyReply>;
 
-export const CreateCallerRequest = Type.Object(
-  { name: PrincipalName, classes: Type.Optional(Type.Array(DataClassName, { uniqueItems: true })) },
+export const RequestReason = Type.String({ minLength: 1, maxLength: 500 });
+
+/** POST /v1/callers/:name/reissue | /revoke, POST /v1/officers/:name/revoke (202, a request) */
+export const CustodyReasonRequest = Type.Object({ reason: RequestReason }, { additionalProperties: false });
+export type CustodyReasonRequest = Static<typeof CustodyReasonRequest>;
+
+/** POST /v1/requests/:id/reject */
+export const RejectKeyRequest = Type.Object({ reason: RequestReason }, { additionalProperties: false });
+export type RejectKeyRequest = Static<typeof RejectKeyRequest>;
+
+/**
+ * GET /v1/requests/:id/credential (the requesting officer, once): the approved caller's bearer
+ * credential, SM2-encrypted (C1C3C2, hex) to that officer's enrolled public key.
+ */
+export const CollectedCredential = Type.Object({
+  name: Type.String(),
+  /** sm2.doEncrypt(token, officerPublicKey, 1) */
+  encryptedToken: Type.String(),
+});
+export type CollectedCredential = Static<typeof CollectedCredential>;
+
+export const OfficerView = Type.Object({
+  name: Type.String(),
+  /** enrolled: public key known, no credential yet (before init); active; revoked */
+  state: Type.Union([Type.Literal('enrolled'), Type.Literal('active'), Type.Literal('revoked')]),
+  enrolledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  /** SM3 of the enrolled SM2 public key (hex of 04‖X‖Y decoded), null if none enrolled */
+  publicKeyFingerprint: Type.Union([Type.String(), Type.Null()]),
+});
+export type OfficerView = Static<typeof OfficerView>;
+
+export const OfficerListReply = Type.Object({ officers: Type.Array(OfficerView) });
+export type OfficerListReply = Static<typeof OfficerListReply>;
+
+/** SM2 public key, uncompressed: 04 ‖ X ‖ Y in hex */
+export const Sm2PublicKeyHex = Type.String({ pattern: '^04[0-9a-fA-F]{128}$' });
+
+/**
+ * POST /v1/sys/enrol: an officer's SM2 public key, before init, with the deployment's one-time
+ * bootstrap secret (CZ_KEYS_BOOTSTRAP_SECRET).
+ */
+export const EnrolOfficerRequest = Type.Object(
+  {
+    name: PrincipalName,
+    publicKey: Sm2PublicKeyHex,
+    bootstrapSecret: Type.String({ minLength: 16, maxLength: 200 }),
+  },
   { additionalProperties: false },
 );
-export type CreateCallerRequest = Static<typeof CreateCallerRequest>;
+export type EnrolOfficerRequest = Static<typeof EnrolOfficerRequest>;
+
+/**
+ * POST /v1/officers/me/public-key: an officer of a key service initialised before enrolment
+ * existed registers their SM2 key once (officer credential; refused if one is registered).
+ */
+export const RegisterOfficerKeyRequest = Type.Object(
+  { publicKey: Sm2PublicKeyHex },
+  { additionalProperties: false },
+);
+export type RegisterOfficerKeyRequest = Static<typeof RegisterOfficerKeyRequest>;

@@ -7,6 +7,7 @@ import authPlugin from './plugins/app/auth';
 import sysRoutes from './routes/sys';
 import dataKeyRoutes from './routes/datakeys';
 import officerRoutes from './routes/officers';
+import callerRoutes from './routes/callers';
 import consoleViewRoutes from './routes/console-views';
 
 export interface KeyserviceOptions {
@@ -39,6 +40,7 @@ const app: FastifyPluginAsync<KeyserviceOptions> = async (fastify, options) => {
   await fastify.register(sysRoutes);
   await fastify.register(dataKeyRoutes);
   await fastify.register(officerRoutes);
+  await fastify.register(callerRoutes);
   await fastify.register(consoleViewRoutes);
 };
 

@@ -3,6 +3,7 @@
  * and the key-wrapping primitives the key benchmark measures.
  */
 export { default, type KeyserviceOptions } from './app';
-export type { KeyServiceSettings } from './config';
+export { DEFAULT_KEY_SERVICE_SETTINGS, MAX_PRINCIPAL_CACHE_MS, type KeyServiceSettings } from './config';
+export { decryptAsOfficer, encryptToOfficer } from './core/officer-envelope';
 export { KEYS_MIGRATIONS_TABLE, keysMigrations } from './migrations/index';
 export { newSm4Key, unwrapDataKey, wrapDataKey } from './core/material';

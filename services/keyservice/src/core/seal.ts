@@ -9,6 +9,8 @@ export interface SealConfig {
   rootCheck: string;
   /** x-coordinate → check value of the share issued for it */
   shareChecks: ReadonlyMap<number, string>;
+  /** x-coordinate → the officer the share was encrypted to (null: initialised before enrolment) */
+  shareOwners: ReadonlyMap<number, string | null>;
 }
 
 export interface UnsealOutcome {

@@ -1,8 +1,16 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AppError } from '@cz/common';
-import type { KeyInitReply, KeyInitRequest, KeyServiceStatus } from '@cz/contracts';
+import type {
+  EnrolOfficerRequest,
+  KeyInitReply,
+  KeyInitRequest,
+  KeyServiceStatus,
+  OfficerView,
+} from '@cz/contracts';
 import type { AuditTrail } from './audit-trail';
-import { newToken, type Credentials } from './credentials';
+import { newToken, publicKeyFingerprint, type Credentials } from './credentials';
+import { encryptToOfficer, isSm2PublicKey } from './officer-envelope';
 import { DATA_CLASSES, createFirstKeyrings } from './keyrings';
 import { newRootKey, rootCheckValue, shareCheckValue } from './material';
 import { actorOf, type Principal } from './principal';
@@ -22,6 +30,7 @@ export class Sealing {
     private readonly state: SealState,
     private readonly audit: AuditTrail,
     private readonly credentials: Credentials,
+    private readonly bootstrapSecret: string | undefined,
   ) {}
 
   get sealed(): boolean {
@@ -39,17 +48,15 @@ export class Sealing {
       'SELECT threshold, share_count, root_check FROM ks_config WHERE id = 1',
     );
     if (!row) return undefined;
-    const checks = await this.db.query<
-      {
-        x: number;
-        check_hash: string;
-      }[]
-    >('SELECT x, check_hash FROM ks_share_check');
+    const checks = await this.db.query<{ x: number; check_hash: string; officer: string | null }[]>(
+      'SELECT x, check_hash, officer FROM ks_share_check',
+    );
     this.config = {
       threshold: row.threshold,
       shareCount: row.share_count,
       rootCheck: row.root_check,
       shareChecks: new Map(checks.map((c) => [Number(c.x), c.check_hash])),
+      shareOwners: new Map(checks.map((c) => [Number(c.x), c.officer])),
     };
     return this.config;
   }
@@ -83,69 +90,118 @@ export class Sealing {
   }
 
   /**
-   * Generates the root key, splits it, creates version 1 of every keyring and the officers' and
-   * services' credentials. Returns shares and credentials once; stores neither. The service stays
+   * Checks the deployment's one-time bootstrap secret (constant time, over SM3 digests so lengths
+   * do not leak either). Refused when none is configured or the service is already initialised:
+   * after init the secret opens nothing.
+   */
+  private async requireBootstrapSecret(action: string, presented: string): Promise<void> {
+    const fail = async (status: number, code: string, message: string) =>
+      this.audit.refuse(null, action, 'keyservice', new AppError(status, code, message));
+    if (await this.loadConfig()) {
+      throw await fail(
+        409,
+        'already_initialized',
+        'the key service is already initialised; the bootstrap secret is used up',
+      );
+    }
+    if (!this.bootstrapSecret) {
+      throw await fail(
+        403,
+        'bootstrap_disabled',
+        'no bootstrap secret is configured (CZ_KEYS_BOOTSTRAP_SECRET): enrolment and init are off',
+      );
+    }
+    const digest = (value: string) => createHash('sm3').update(value, 'utf8').digest();
+    if (!timingSafeEqual(digest(presented), digest(this.bootstrapSecret))) {
+      throw await fail(401, 'wrong_bootstrap_secret', 'the bootstrap secret does not match');
+    }
+  }
+
+  /** Before init: an officer enrols their SM2 public key (their share will be encrypted to it). */
+  async enrol(request: EnrolOfficerRequest): Promise<OfficerView> {
+    await this.requireBootstrapSecret('officer.enrol', request.bootstrapSecret);
+    const target = `officer:${request.name}`;
+    if (!isSm2PublicKey(request.publicKey)) {
+      throw await this.audit.refuse(
+        null,
+        'officer.enrol',
+        target,
+        new AppError(400, 'invalid_public_key', 'not an SM2 public key (04 ‖ X ‖ Y on the curve)'),
+      );
+    }
+    await this.audit.audited(null, 'officer.enrol', target, () =>
+      this.db.transaction(async (tx) => {
+        await this.credentials.enrolOfficer(tx, request.name, request.publicKey);
+        await this.audit.record(
+          {
+            actor: 'anonymous',
+            action: 'officer.enrol',
+            outcome: 'ok',
+            target,
+            detail: { fingerprint: publicKeyFingerprint(request.publicKey) },
+          },
+          tx,
+        );
+      }),
+    );
+    const officer = (await this.credentials.listOfficers()).find((o) => o.name === request.name);
+    return officer!;
+  }
+
+  /**
+   * Generates the root key, splits it into one share per enrolled officer, creates version 1 of
+   * every keyring and each officer's credential. The reply holds only ciphertexts: each officer's
+   * share and credential encrypted to that officer's SM2 key, so whoever runs init sees neither.
+   * No service caller is issued here (that is dual control: POST /v1/callers). The service stays
    * sealed: officers unseal it with their shares like after any restart.
    */
   async init(request: KeyInitRequest): Promise<KeyInitReply> {
     const target = 'keyservice';
-    if (request.threshold > request.shares) {
-      throw await this.audit.refuse(
-        null,
-        'init',
-        target,
-        new AppError(400, 'invalid_init', 'threshold cannot exceed the number of shares'),
-      );
-    }
-    const names = new Set(request.callers.map((c) => c.name));
-    if (names.size !== request.callers.length) {
-      throw await this.audit.refuse(
-        null,
-        'init',
-        target,
-        new AppError(400, 'invalid_init', 'caller names must be unique'),
-      );
-    }
-    if (await this.loadConfig()) {
+    await this.requireBootstrapSecret('init', request.bootstrapSecret);
+    const officers = await this.credentials.enrolledOfficers();
+    if (officers.length < 2 || request.threshold > officers.length) {
       throw await this.audit.refuse(
         null,
         'init',
         target,
         new AppError(
-          409,
-          'already_initialized',
-          'the key service is already initialised; shares are never shown again',
+          400,
+          'invalid_init',
+          `${officers.length} officers are enrolled: init needs at least 2 and a threshold of at most that many`,
         ),
       );
     }
     const root = newRootKey();
+    const shares = await splitRootKey(root, officers.length, request.threshold);
     try {
-      const shares = await splitRootKey(root, request.shares, request.threshold);
-      const officers = request.officers.map((name) => ({ name, token: newToken('cko') }));
-      const callers = request.callers.map((c) => ({
-        name: c.name,
-        classes: c.classes ?? [],
-        token: newToken('cks'),
-      }));
+      const packages = officers.map((officer, i) => {
+        const share = shares[i]!;
+        const token = newToken('cko');
+        return {
+          name: officer.name,
+          x: share[share.length - 1]!,
+          check: shareCheckValue(share),
+          token,
+          encryptedShare: encryptToOfficer(share.toString('base64url'), officer.publicKey),
+          encryptedCredential: encryptToOfficer(token, officer.publicKey),
+        };
+      });
       const now = new Date();
       try {
         await this.db.transaction(async (tx) => {
           await tx.query(
             'INSERT INTO ks_config (id, threshold, share_count, root_check, initialized_at) VALUES (1, ?, ?, ?, ?)',
-            [request.threshold, request.shares, rootCheckValue(root), now],
+            [request.threshold, officers.length, rootCheckValue(root), now],
           );
-          for (const share of shares) {
-            await tx.query('INSERT INTO ks_share_check (x, check_hash) VALUES (?, ?)', [
-              share[share.length - 1],
-              shareCheckValue(share),
+          for (const p of packages) {
+            await tx.query('INSERT INTO ks_share_check (x, check_hash, officer) VALUES (?, ?, ?)', [
+              p.x,
+              p.check,
+              p.name,
             ]);
+            await this.credentials.activateOfficer(tx, p.name, p.token);
           }
           await createFirstKeyrings(tx, root, now);
-          for (const officer of officers)
-            await this.credentials.insert(tx, 'officer', officer.name, officer.token, [], 'init');
-          for (const caller of callers) {
-            await this.credentials.insert(tx, 'service', caller.name, caller.token, caller.classes, 'init');
-          }
           await this.audit.record(
             {
               actor: 'anonymous',
@@ -153,10 +209,9 @@ export class Sealing {
               outcome: 'ok',
               target,
               detail: {
-                shares: request.shares,
+                shares: officers.length,
                 threshold: request.threshold,
-                officers: request.officers,
-                callers: callers.map((c) => ({ name: c.name, classes: c.classes })),
+                officers: packages.map((p) => ({ name: p.name, shareX: p.x })),
                 keyrings: DATA_CLASSES,
               },
             },
@@ -174,25 +229,32 @@ export class Sealing {
         }
         throw err;
       }
-      const reply = {
-        shares: shares.map((s) => s.toString('base64url')),
+      this.config = undefined;
+      return {
         threshold: request.threshold,
-        officers: officers.map(({ name, token }) => ({ name, token })),
-        callers: callers.map(({ name, token }) => ({ name, token })),
+        shares: officers.length,
+        officers: packages.map(({ name, encryptedShare, encryptedCredential }) => ({
+          name,
+          encryptedShare,
+          encryptedCredential,
+        })),
       };
-      for (const share of shares) share.fill(0);
-      return reply;
     } finally {
       root.fill(0);
+      for (const share of shares) share.fill(0);
     }
   }
 
-  /** One share per call; `reset` abandons the round in progress. */
-  async unseal(input: { share: string } | { reset: true }): Promise<KeyServiceStatus> {
+  /**
+   * One share per call, from the officer it was issued to (their credential authenticates the
+   * call; a share of another officer, or from a revoked one, is refused). `reset` abandons the
+   * round in progress, also an officer's call only.
+   */
+  async unseal(officer: Principal, input: { share: string } | { reset: true }): Promise<KeyServiceStatus> {
     const config = await this.loadConfig();
     if (!config) {
       throw await this.audit.refuse(
-        null,
+        officer,
         'unseal',
         'keyservice',
         new AppError(409, 'not_initialized', 'the key service has not been initialised (keys init)'),
@@ -201,7 +263,7 @@ export class Sealing {
     if ('reset' in input) {
       this.state.reset();
       await this.audit.record({
-        actor: 'anonymous',
+        actor: actorOf(officer),
         action: 'unseal.reset',
         outcome: 'ok',
         target: 'keyservice',
@@ -213,10 +275,20 @@ export class Sealing {
     try {
       const share = parseShare(input.share);
       x = share[share.length - 1];
+      const owner = x === undefined ? undefined : config.shareOwners.get(x);
+      // shares of a service initialised before enrolment existed have no owner: any officer
+      if (owner && owner !== officer.name) {
+        share.fill(0);
+        throw new AppError(
+          403,
+          'not_your_share',
+          'this share was issued to another officer: each officer submits their own share',
+        );
+      }
       const outcome = await this.state.submit(share, config);
       share.fill(0);
       await this.audit.record({
-        actor: 'anonymous',
+        actor: actorOf(officer),
         action: outcome.unsealed ? 'unseal.complete' : 'unseal.share',
         outcome: 'ok',
         target: 'keyservice',
@@ -224,7 +296,7 @@ export class Sealing {
       });
     } catch (err) {
       if (err instanceof AppError) {
-        throw await this.audit.refuse(null, 'unseal.share', 'keyservice', err, {
+        throw await this.audit.refuse(officer, 'unseal.share', 'keyservice', err, {
           shareX: x ?? null,
           progress: this.state.progress,
           threshold: config.threshold,

@@ -31,7 +31,10 @@ const fromJson = (item: WrappedKeyJson): WrappedInput => ({
   wrapped: Buffer.from(item.wrapped, 'base64url'),
 });
 
-/** The services' API: data keys in plaintext go only to the authenticated service that asked. */
+/**
+ * The services' API: data keys in plaintext go only to the authenticated service that asked, if it
+ * is granted the operation (keys.seal, keys.unwrap, keys.index, keys.rewrap) and the data class.
+ */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const noStore = async (_request: unknown, reply: { header: (k: string, v: string) => unknown }) => {
     reply.header('cache-control', 'no-store');
@@ -40,7 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/datakeys/daily',
     {
-      preHandler: [app.requireService, noStore],
+      preHandler: [app.requireOperation('keys.seal'), noStore],
       schema: { body: DataKeyRequest, response: { 200: DataKeyReply, ...errors } },
     },
     async (request) =>
@@ -50,7 +53,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/datakeys/generate',
     {
-      preHandler: [app.requireService, noStore],
+      preHandler: [app.requireOperation('keys.seal'), noStore],
       schema: { body: DataKeyRequest, response: { 200: DataKeyReply, ...errors } },
     },
     async (request) =>
@@ -60,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/datakeys/unwrap',
     {
-      preHandler: [app.requireService, noStore],
+      preHandler: [app.requireOperation('keys.unwrap'), noStore],
       schema: { body: WrappedKeyJson, response: { 200: UnwrapReply, ...errors } },
     },
     async (request) => ({
@@ -73,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/indexkeys',
     {
-      preHandler: [app.requireService, noStore],
+      preHandler: [app.requireOperation('keys.index'), noStore],
       schema: { body: IndexKeyRequest, response: { 200: IndexKeyReply, ...errors } },
     },
     async (request) => ({
@@ -86,7 +89,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/datakeys/rewrap',
     {
-      preHandler: app.requireService,
+      preHandler: app.requireOperation('keys.rewrap'),
       schema: { body: RewrapBlobsRequest, response: { 200: RewrapBlobsReply, ...errors } },
     },
     async (request) => ({

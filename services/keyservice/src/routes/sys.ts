@@ -1,22 +1,37 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorReply, KeyInitReply, KeyInitRequest, KeyServiceStatus, UnsealRequest } from '@cz/contracts';
+import {
+  EnrolOfficerRequest,
+  ErrorReply,
+  KeyInitReply,
+  KeyInitRequest,
+  KeyServiceStatus,
+  OfficerView,
+  UnsealRequest,
+} from '@cz/contracts';
 
-/** Initialisation (once), status and the Shamir unseal; seal needs an officer. */
+const errors = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 409: ErrorReply };
+
+/**
+ * The ceremony: officers enrol their SM2 keys (before init, with the one-time bootstrap secret),
+ * init once (same secret), then officers unseal with their own shares and credentials. Status is
+ * public; unseal, its reset and seal need an officer.
+ */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/sys/status', { schema: { response: { 200: KeyServiceStatus } } }, async () =>
     app.keyStore.sealing.status(),
   );
 
   app.post(
+    '/v1/sys/enrol',
+    { schema: { body: EnrolOfficerRequest, response: { 201: OfficerView, ...errors } } },
+    async (request, reply) => reply.code(201).send(await app.keyStore.sealing.enrol(request.body)),
+  );
+
+  app.post(
     '/v1/sys/init',
-    {
-      schema: {
-        body: KeyInitRequest,
-        response: { 200: KeyInitReply, 400: ErrorReply, 409: ErrorReply },
-      },
-    },
+    { schema: { body: KeyInitRequest, response: { 200: KeyInitReply, ...errors } } },
     async (request, reply) => {
-      // the reply holds the shares and credentials: no proxy or browser may keep a copy
+      // ciphertexts only, but no proxy or browser needs to keep a copy
       reply.header('cache-control', 'no-store');
       return app.keyStore.sealing.init(request.body);
     },
@@ -25,12 +40,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/sys/unseal',
     {
-      schema: {
-        body: UnsealRequest,
-        response: { 200: KeyServiceStatus, 400: ErrorReply, 409: ErrorReply },
-      },
+      preHandler: app.requireOfficer,
+      schema: { body: UnsealRequest, response: { 200: KeyServiceStatus, ...errors } },
     },
-    async (request) => app.keyStore.sealing.unseal(request.body),
+    async (request) => app.keyStore.sealing.unseal(request.principal!, request.body),
   );
 
   app.post(
