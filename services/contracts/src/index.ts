@@ -12,3 +12,4 @@ export * from './search';
 export * from './scope';
 export * from './callers';
 export * from './key-console';
+export * from './key-custody';
