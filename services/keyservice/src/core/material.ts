@@ -18,10 +18,17 @@ import {
  *   root key (32 bytes, Shamir-split, memory only)
  *     └─ KEK wrapping key  = HKDF-SM3(root, "cunzheng/keyservice/v1", "kek-wrap/<class>#<version>", 16)
  *          └─ KEK (random 16 bytes per class and version), stored as SM4-KW(wrapping key, KEK)
- *               └─ data key (random 16 bytes), stored or handed out as SM4-KW(KEK, data key)
+ *               ├─ data key (random 16 bytes), handed out as SM4-KW(KEK, data key)
+ *               └─ period KEK wrapping key = HKDF-SM3(KEK, "cunzheng/keyservice/v1", "period-kek/<class>/<YYYY-MM>", 16)
+ *                    └─ period KEK (random 16 bytes per class and month), stored as SM4-KW(wrapping key, period KEK)
+ *                         └─ daily data key, stored as SM4-KW(period KEK, data key)
  *
  * A wrapping key per (class, version) binds each stored KEK to its row: a KEK row copied to another
- * class or version fails the key-wrap integrity check instead of decrypting the wrong data.
+ * class or version fails the key-wrap integrity check instead of decrypting the wrong data. The
+ * same holds for period KEKs and their (class, month). Destroying a month overwrites and deletes
+ * its period KEK and its daily keys; the class KEK, which every other month needs, stays.
+ * (Daily keys stored before period KEKs existed are wrapped directly under a class KEK version
+ * until a rewrap job moves them under their month's KEK.)
  */
 
 export const ROOT_KEY_BYTES = 32;
@@ -102,6 +109,32 @@ export function unwrapDataKey(kek: Buffer, wrapped: Buffer): Buffer {
     throw new CryptoError('unwrap_failed', `a wrapped data key is ${WRAPPED_KEY_BYTES} bytes`);
   }
   return keyUnwrap(KW, kek, wrapped);
+}
+
+function periodKekWrappingKey(kek: Buffer, dataClass: DataClass, period: string): Buffer {
+  return hkdfSm3(kek, HIERARCHY_SALT, `period-kek/${dataClass}/${period}`, SM4_KEY_BYTES);
+}
+
+export function wrapPeriodKek(kek: Buffer, dataClass: DataClass, period: string, periodKek: Buffer): Buffer {
+  const wrappingKey = periodKekWrappingKey(kek, dataClass, period);
+  try {
+    return keyWrap(KW, wrappingKey, periodKek);
+  } finally {
+    wrappingKey.fill(0);
+  }
+}
+
+/** Throws CryptoError('unwrap_failed') if the stored period KEK was altered or belongs to another month. */
+export function unwrapPeriodKek(kek: Buffer, dataClass: DataClass, period: string, wrapped: Buffer): Buffer {
+  if (wrapped.length !== WRAPPED_KEY_BYTES) {
+    throw new CryptoError('unwrap_failed', `a wrapped period KEK is ${WRAPPED_KEY_BYTES} bytes`);
+  }
+  const wrappingKey = periodKekWrappingKey(kek, dataClass, period);
+  try {
+    return keyUnwrap(KW, wrappingKey, wrapped);
+  } finally {
+    wrappingKey.fill(0);
+  }
 }
 
 export const INDEX_KEY_BYTES = 32;
