@@ -45,6 +45,7 @@ import {
   databaseConfig,
   indexKeyFor,
   IndexPurposes,
+  kafkaTransport,
   keyProviderFromEnv,
   messageArchiveId,
   migrate,
@@ -460,6 +461,7 @@ async function main() {
     port: base.port,
     user: base.user,
     password: base.password,
+    ...(base.ssl ? { ssl: base.ssl } : {}),
   });
   if (!reuse)
     await admin.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -860,7 +862,7 @@ async function endToEnd(dir: Directory) {
 async function trimTopic(before: number) {
   const kafka = new Kafka({
     clientId: 'cz-search-bench',
-    brokers: (process.env.CZ_KAFKA_BROKERS ?? '127.0.0.1:19092').split(','),
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();

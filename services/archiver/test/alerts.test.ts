@@ -10,7 +10,7 @@ import {
   createMainDataSource,
   createServer,
   indexKeyFor,
-  kafkaConfig,
+  kafkaTransport,
   keyProviderFromEnv,
   messageArchiveId,
   phoneIndex,
@@ -63,7 +63,7 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
   let ingestApp: ReturnType<typeof createServer>;
   const kafka = new Kafka({
     clientId: 'cz-archiver-alerts-test',
-    brokers: kafkaConfig('x').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

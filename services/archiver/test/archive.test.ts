@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, Topics } from '@cz/contracts';
-import { createServer, kafkaConfig, keyProviderFromEnv, messageArchiveId } from '@cz/common';
+import { createServer, kafkaTransport, keyProviderFromEnv, messageArchiveId } from '@cz/common';
 import { sealBuffer } from '@cz/common/crypto';
 import {
   archiverDrained,
@@ -27,7 +27,7 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
   let ingestApp: ReturnType<typeof createServer>;
   const kafka = new Kafka({
     clientId: 'cz-archiver-test',
-    brokers: kafkaConfig('x').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -7,7 +7,7 @@ import {
   createServer,
   eventArchiveId,
   externalUserIndex,
-  kafkaConfig,
+  kafkaTransport,
   keyProviderFromEnv,
   phoneIndex,
 } from '@cz/common';
@@ -48,7 +48,7 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
   let ingestApp: ReturnType<typeof createServer>;
   const kafka = new Kafka({
     clientId: 'cz-archiver-calls-test',
-    brokers: kafkaConfig('x').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

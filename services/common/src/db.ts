@@ -25,6 +25,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     username: config.user,
     password: config.password,
     database: config.database,
+    // TLS to the database when configured (CZ_DB_TLS): mysql2 verifies the server against our CA
+    ...(config.ssl ? { ssl: config.ssl } : {}),
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',
     supportBigNumbers: true,

@@ -17,3 +17,4 @@ export * from './minio';
 export * from './alerts';
 export * from './caller-auth';
 export * from './tls';
+export * from './tls';

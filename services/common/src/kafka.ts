@@ -28,6 +28,7 @@ export function createKafka(
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
+    ...(config.ssl ? { ssl: config.ssl } : {}),
     connectionTimeout: options.connectionTimeout ?? 3000,
     requestTimeout: 30000,
     retry: { retries: options.retries ?? 5, initialRetryTime: 200, maxRetryTime: 5000 },

@@ -1,6 +1,8 @@
 import { Client } from 'minio';
 import type { MinioConfig } from './config';
+import { httpsAgent } from './tls';
 
+/** With `useSSL`, MinIO's certificate is verified against the configured CA (an agent of our own). */
 export function createMinioClient(config: MinioConfig): Client {
   return new Client({
     endPoint: config.endPoint,
@@ -8,6 +10,7 @@ export function createMinioClient(config: MinioConfig): Client {
     useSSL: config.useSSL,
     accessKey: config.accessKey,
     secretKey: config.secretKey,
+    ...(config.useSSL && config.tls ? { transportAgent: httpsAgent(config.tls) } : {}),
   });
 }
 

@@ -1,7 +1,7 @@
 /** Set-up shared by the ingest tests: an in-process ingest and a reader of what reached Kafka. */
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, type Topic } from '@cz/contracts';
-import { createServer, kafkaConfig } from '@cz/common';
+import { createServer, kafkaConfig, kafkaTransport } from '@cz/common';
 import { openBuffer, type KeyProvider } from '@cz/common/crypto';
 import { drained, eventually } from '@cz/testkit';
 import ingest from '../src/app';
@@ -46,7 +46,7 @@ export async function readCorpRecords<T>(
 ): Promise<CorpRecord<T>[]> {
   const kafka = new Kafka({
     clientId: 'cz-test-reader',
-    brokers: kafkaConfig('x').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const groupId = `cz-test-${corpId}-${topic}`;

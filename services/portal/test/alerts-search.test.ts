@@ -23,7 +23,7 @@ import {
   callArchiveId,
   createMainDataSource,
   createServer,
-  kafkaConfig,
+  kafkaTransport,
   keyProviderFromEnv,
   messageArchiveId,
   phoneIndex,
@@ -101,7 +101,7 @@ describe('search and conversation view: alerts attached, call transcripts indexe
   let token: string;
   const kafka = new Kafka({
     clientId: 'cz-portal-alerts-test',
-    brokers: kafkaConfig('x').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

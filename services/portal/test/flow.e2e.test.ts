@@ -24,6 +24,7 @@ describe('walking skeleton on the running stack', () => {
       user: config.user,
       password: config.password,
       database: config.database,
+      ...(config.ssl ? { ssl: config.ssl } : {}),
     });
   });
   after(async () => {

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import fp from 'fastify-plugin';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topics, type AlertV1 } from '@cz/contracts';
-import { createServer, kafkaConfig, keyProviderFromEnv, wecomMediaId } from '@cz/common';
+import { createServer, kafkaConfig, kafkaTransport, keyProviderFromEnv, wecomMediaId } from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import {
   buildFinanceSdkDouble,
@@ -68,7 +68,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
   const alertsSeen: AlertV1[] = [];
   const kafka = new Kafka({
     clientId: 'cz-puller-test',
-    brokers: kafkaConfig('x').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const alertReader = kafka.consumer({ groupId: `cz-puller-test-alerts-${randomBytes(4).toString('hex')}` });

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, dlqTopic, type Topic } from '@cz/contracts';
-import { kafkaConfig } from '@cz/common';
+import { kafkaTransport } from '@cz/common';
 import { drained, type DrainOptions } from './drained';
 
 export interface DeadLetter {
@@ -34,7 +34,7 @@ export async function readDeadLetters(
 ): Promise<DeadLetterReader> {
   const kafka = new Kafka({
     clientId: 'cz-test-dlq-reader',
-    brokers: kafkaConfig('cz-test-dlq-reader').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const groupId = `cz-dlq-reader-${randomBytes(4).toString('hex')}`;

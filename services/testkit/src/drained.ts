@@ -6,7 +6,7 @@
  */
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Topics, type Topic } from '@cz/contracts';
-import { kafkaConfig } from '@cz/common';
+import { kafkaTransport } from '@cz/common';
 
 export interface DrainOptions {
   /** how long to wait before failing (default 30 s) */
@@ -41,7 +41,7 @@ export async function drained(groups: readonly GroupTopics[], options: DrainOpti
   const pollMs = options.pollMs ?? 200;
   const kafka = new Kafka({
     clientId: 'cz-test-drain',
-    brokers: kafkaConfig('cz-test-drain').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();

@@ -6,6 +6,7 @@ import {
   callArchiveId,
   createServer,
   kafkaConfig,
+  kafkaTransport,
   minioConfig,
   phoneIndex,
   type KafkaConfig,
@@ -113,7 +114,7 @@ export const sm3 = (data: Buffer) => createHash('sm3').update(data).digest('hex'
 export async function callEventsOf(keys: KeyProvider, corpId: string, expected: number) {
   const kafka = new Kafka({
     clientId: 'cz-test-reader',
-    brokers: kafkaConfig('x').brokers,
+    ...kafkaTransport(),
     logLevel: logLevel.NOTHING,
   });
   const consumer = kafka.consumer({ groupId: `cz-test-rec-${corpId}-${randomBytes(3).toString('hex')}` });

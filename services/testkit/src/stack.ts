@@ -53,6 +53,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     port: base.port,
     user: base.user,
     password: base.password,
+    ...(base.ssl ? { ssl: base.ssl } : {}),
   });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   const config = { ...base, database: name };

@@ -1,6 +1,8 @@
 import { CryptoError, type DataClass, type KeyProvider, type WrappedKey } from '../crypto';
 import type { CallerGrants, IntrospectReply } from '@cz/contracts';
+import { optionalClientTlsFromEnv, type ClientTls } from '../config';
 import { AppError } from '../errors';
+import { secureFetch, type SecureFetch } from '../tls';
 
 /*
  * The services' side of the key service: a KeyProvider (and blind-index key source) over its HTTP
@@ -52,8 +54,13 @@ export class KeyServiceUnavailableError extends KeyServiceError {
 }
 
 export interface RemoteKeyProviderOptions {
-  /** e.g. http://127.0.0.1:8082 */
+  /** e.g. https://127.0.0.1:8082 */
   url: string;
+  /**
+   * the CA the key service's certificate must chain to, and this caller's client certificate
+   * (default: CZ_TLS_CA_FILE, CZ_TLS_CLIENT_CERT_FILE / _KEY_FILE when set)
+   */
+  tls?: ClientTls;
   /** this service's credential (`cks_…`) */
   token: string;
   /** `daily` (default): the day's data key of the class; `per-object`: a fresh key per object */
@@ -141,9 +148,12 @@ export class RemoteKeyProvider implements KeyProvider {
   private readonly dailyInflight = new Map<DataClass, Promise<IssuedKey>>();
   /** round trips made and answers served from the cache, for tests and metrics */
   readonly stats = { requests: 0, cacheHits: 0 };
+  /** plaintext keys travel in these answers: HTTPS verified against our CA, never the default store */
+  private readonly fetch: SecureFetch;
 
   constructor(private readonly options: RemoteKeyProviderOptions) {
     this.base = options.url.replace(/\/+$/, '');
+    this.fetch = secureFetch(options.tls ?? optionalClientTlsFromEnv());
     const ttl = options.cacheTtlMs ?? 60000;
     const max = options.cacheMaxEntries ?? 10000;
     this.unwrapped = new TtlCache<Buffer>(ttl, max, zero);
@@ -262,7 +272,7 @@ export class RemoteKeyProvider implements KeyProvider {
   async ready(): Promise<void> {
     let status: { sealed?: boolean; initialized?: boolean };
     try {
-      const res = await fetch(`${this.base}/v1/sys/status`, {
+      const res = await this.fetch(`${this.base}/v1/sys/status`, {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
       });
       status = (await res.json()) as typeof status;
@@ -282,7 +292,7 @@ export class RemoteKeyProvider implements KeyProvider {
     this.stats.requests++;
     let res: Response;
     try {
-      res = await fetch(`${this.base}${path}`, {
+      res = await this.fetch(`${this.base}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers:
           body === undefined
