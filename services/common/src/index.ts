@@ -17,4 +17,3 @@ export * from './minio';
 export * from './alerts';
 export * from './caller-auth';
 export * from './tls';
-export * from './tls';
