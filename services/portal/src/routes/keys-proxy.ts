@@ -8,7 +8,18 @@ export interface KeysProxyOptions {
   url?: string;
   /** requests per client address and window; key-service refusals (401/403) count double */
   rateLimit?: { max: number; windowMs: number };
+  /** how to reach the key service (HTTPS verified against our CA: common's secureFetch); default fetch */
+  fetch?: RelayFetch;
 }
+
+/** the part of `fetch` the relay uses; common's secureFetch has this shape */
+export type RelayFetch = (
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<Response>;
+
+// the key service never redirects: a redirect is an error, not a hop to somewhere else
+const plainFetch: RelayFetch = (url, init) => fetch(url, { ...init, redirect: 'error' });
 
 /** the console's prefix; `/v1/keyservice/keyrings` is the key service's `/v1/keyrings` */
 export const KEYS_PROXY_PREFIX = '/v1/keyservice';
@@ -90,6 +101,7 @@ class FixedWindowLimiter {
 const routes: FastifyPluginAsyncTypebox<KeysProxyOptions> = async (app, options) => {
   const limiter = new FixedWindowLimiter(options.rateLimit ?? { max: 120, windowMs: 60000 });
   const base = options.url?.replace(/\/+$/, '');
+  const send = options.fetch ?? plainFetch;
 
   async function relay(request: FastifyRequest, reply: FastifyReply, target: Forwarded) {
     reply.header('cache-control', 'no-store');
@@ -125,11 +137,10 @@ const routes: FastifyPluginAsyncTypebox<KeysProxyOptions> = async (app, options)
 
     let upstream: Response;
     try {
-      upstream = await fetch(url, {
+      upstream = await send(url, {
         method: target.method,
         headers,
         ...(body === undefined ? {} : { body }),
-        redirect: 'error',
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });
     } catch (err) {
