@@ -87,6 +87,11 @@ export const MessageView = Type.Object({
   recallOf: Type.Union([Type.String(), Type.Null()]),
   /** msgtype unknown to Cunzheng: archived raw, text is best effort */
   unknownType: Type.Boolean(),
+  /**
+   * the sealed record failed its integrity check against this row (e.g. `binding_mismatch`: moved
+   * from another row): nothing of its content is shown, only the row's own columns
+   */
+  integrityError: Type.Optional(Type.String()),
 });
 export type MessageView = Static<typeof MessageView>;
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import { sealBuffer, type KeyProvider, type SealBinding } from '@cz/common/crypto';
 
 export interface AuditEntry {
   actor: string;
@@ -18,6 +18,13 @@ export interface AuditOptions {
   at?: Date;
 }
 
+/** The sealed detail of an audit event is bound to its actor and time (the chain binds it to its event too). */
+export const auditDetailBinding = (actor: string, at: Date): SealBinding => ({
+  kind: 'audit',
+  corp: '',
+  id: `${actor}@${at.toISOString()}`,
+});
+
 /**
  * Appends to the audit trail, an SM3 hash chain: each event's hash covers the previous hash and
  * its own canonical content, so deleting or editing an event breaks every later link. The chain
@@ -32,7 +39,12 @@ export async function appendAudit(
   let sealedDetail: Buffer | null = null;
   if (entry.sensitive) {
     if (!options.keys) throw new Error('appendAudit: an entry with sensitive detail needs the key provider');
-    sealedDetail = await sealBuffer(Buffer.from(JSON.stringify(entry.sensitive)), options.keys, 'audit');
+    sealedDetail = await sealBuffer(
+      Buffer.from(JSON.stringify(entry.sensitive)),
+      options.keys,
+      'audit',
+      auditDetailBinding(entry.actor, at),
+    );
   }
   return db.transaction(async (tx) => {
     const [head] = await tx.query<

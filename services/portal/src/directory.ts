@@ -9,7 +9,15 @@ import {
   phoneIndex,
   phoneIndexToken,
 } from '@cz/common';
-import { blindIndex, openBuffer, parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import {
+  blindIndex,
+  CryptoError,
+  openSealed,
+  sealBuffer,
+  sealedKeyInfo,
+  type KeyProvider,
+  type SealBinding,
+} from '@cz/common/crypto';
 
 /*
  * The directory the search filters need: the org tree (materialised path, so "this branch and
@@ -33,9 +41,21 @@ async function nameIndex(keys: KeyProvider, name: string | undefined): Promise<s
   return blindIndex(await indexKeyFor(keys, IndexPurposes.personName), personNameToken(name));
 }
 
-async function sealProfile(keys: KeyProvider, profile: object) {
-  const sealed = await sealBuffer(Buffer.from(JSON.stringify(profile)), keys, 'pii');
-  const header = parseSealedHeader(sealed);
+/** Profiles are bound to their person: `employee/<userid>` or `customer/<external index>` in the corp. */
+export const employeeProfileBinding = (corpId: string, userid: string): SealBinding => ({
+  kind: 'profile',
+  corp: corpId,
+  id: `employee/${userid}`,
+});
+export const customerProfileBinding = (corpId: string, externalIndex: string): SealBinding => ({
+  kind: 'profile',
+  corp: corpId,
+  id: `customer/${externalIndex}`,
+});
+
+async function sealProfile(keys: KeyProvider, binding: SealBinding, profile: object) {
+  const sealed = await sealBuffer(Buffer.from(JSON.stringify(profile)), keys, 'pii', binding);
+  const header = sealedKeyInfo(sealed);
   return { sealed, kekId: header.kekId, kekVersion: header.kekVersion };
 }
 
@@ -76,16 +96,20 @@ export async function loadDirectory(
     employees.push({
       ...e,
       nameIndex: await nameIndex(keys, e.name),
-      ...(await sealProfile(keys, { userid: e.userid, name: e.name ?? null })),
+      ...(await sealProfile(keys, employeeProfileBinding(corpId, e.userid), {
+        userid: e.userid,
+        name: e.name ?? null,
+      })),
     });
   }
   const customers: PreparedCustomer[] = [];
   for (const c of load.customers ?? []) {
+    const externalIndex = await externalUserIndex(keys, c.externalUserId);
     customers.push({
-      externalIndex: await externalUserIndex(keys, c.externalUserId),
+      externalIndex,
       phoneIndex: c.phone ? await phoneIndex(keys, c.phone) : null,
       nameIndex: await nameIndex(keys, c.name),
-      ...(await sealProfile(keys, {
+      ...(await sealProfile(keys, customerProfileBinding(corpId, externalIndex), {
         externalUserId: c.externalUserId,
         ...(c.name ? { name: c.name } : {}),
         ...(c.phone ? { phone: phoneIndexToken(c.phone) } : {}),
@@ -316,19 +340,37 @@ export async function resolveCustomer(
     where = 'name_index = CAST(? AS UNSIGNED)';
     param = (await nameIndex(keys, trimmed))!;
   }
-  const rows = await db.query<
+  const found = await db.query<
     {
       id: string;
+      corp_id: string;
+      external_index: string;
       phone_index: string | null;
       sealed_profile: Buffer;
     }[]
-  >(`SELECT id, phone_index, sealed_profile FROM customer WHERE ${where} LIMIT 100`, [param]);
+  >(
+    `SELECT id, corp_id, CAST(external_index AS CHAR) AS external_index, phone_index, sealed_profile FROM customer WHERE ${where} LIMIT 100`,
+    [param],
+  );
   const externalIds = new Set(extra.externalIds);
   const phoneIndexes = new Set(extra.phoneIndexes);
-  for (const row of rows) {
-    const profile = JSON.parse((await openBuffer(row.sealed_profile, keys)).toString('utf8')) as {
-      externalUserId: string;
-    };
+  const rows: typeof found = [];
+  for (const row of found) {
+    const binding = customerProfileBinding(row.corp_id, row.external_index);
+    let profile: { externalUserId: string };
+    try {
+      profile = JSON.parse(
+        (await openSealed(row.sealed_profile, keys, binding)).plaintext.toString('utf8'),
+      ) as {
+        externalUserId: string;
+      };
+    } catch (err) {
+      if (!(err instanceof CryptoError)) throw err;
+      continue; // moved or altered: this row does not describe the customer it is filed under
+    }
+    // a v1 profile has no binding: its own external userid must index to the row's
+    if ((await externalUserIndex(keys, profile.externalUserId)) !== row.external_index) continue;
+    rows.push(row);
     externalIds.add(profile.externalUserId);
     if (row.phone_index) phoneIndexes.add(row.phone_index);
   }

@@ -5,17 +5,23 @@ import {
   ConversationQuery,
   ConversationReply,
   ErrorReply,
-  type ArchivedMessageV1,
   type ConversationParticipant,
 } from '@cz/contracts';
 import { badRequest, notFound } from '@cz/common';
-import { openBuffer } from '@cz/common/crypto';
 import type { KeysetPosition } from '../cursor';
 import { appendAudit } from '../audit';
 import { customerRefs, maskExternalId } from '../directory';
 import { canSeeConversation, loadAccess } from '../scope';
 import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/records';
 import { messageView } from '../search/views';
+import {
+  integrityContext,
+  isIntegrityError,
+  messageBinding,
+  openMessageRecord,
+  reportIntegrityFailure,
+  unreadableMessageView,
+} from '../integrity';
 import { alertTags } from '../search/alerts';
 
 const MAX_PARTICIPANTS = 200;
@@ -150,10 +156,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         rows.map((row) => row.id),
       );
       for (const row of rows) {
-        const record = JSON.parse(
-          (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
-        ) as ArchivedMessageV1;
-        items.push({ ...messageView(row, record), alerts: alerts.get(row.id) ?? [] });
+        try {
+          const record = await openMessageRecord(app.keys, row);
+          items.push({ ...messageView(row, record), alerts: alerts.get(row.id) ?? [] });
+        } catch (err) {
+          if (!isIntegrityError(err)) throw err;
+          await reportIntegrityFailure(integrityContext(app.db, request), messageBinding(row), err);
+          items.push({ ...unreadableMessageView(row, err), alerts: [] });
+        }
       }
       const first = rows[0];
       const last = rows[rows.length - 1];

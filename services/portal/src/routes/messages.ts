@@ -4,15 +4,21 @@ import {
   ErrorReply,
   MessageListQuery,
   MessageListReply,
-  type ArchivedMessageV1,
   type MessageView,
 } from '@cz/contracts';
 import { badRequest } from '@cz/common';
-import { openBuffer } from '@cz/common/crypto';
 import { appendAudit } from '../audit';
 import { conversationCondition, loadAccess } from '../scope';
 import { MESSAGE_COLUMNS, type MessageDbRow } from '../search/records';
 import { messageView } from '../search/views';
+import {
+  integrityContext,
+  isIntegrityError,
+  messageBinding,
+  openMessageRecord,
+  reportIntegrityFailure,
+  unreadableMessageView,
+} from '../integrity';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -88,10 +94,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
       const items: MessageView[] = [];
       for (const row of page) {
-        const record = JSON.parse(
-          (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
-        ) as ArchivedMessageV1;
-        items.push(messageView(row, record));
+        try {
+          items.push(messageView(row, await openMessageRecord(app.keys, row)));
+        } catch (err) {
+          if (!isIntegrityError(err)) throw err;
+          await reportIntegrityFailure(integrityContext(app.db, request), messageBinding(row), err);
+          items.push(unreadableMessageView(row, err));
+        }
       }
       const last = page[page.length - 1];
       const nextCursor =

@@ -12,7 +12,13 @@ import {
   type ArchivedMessageV1,
 } from '@cz/contracts';
 import { AppError, badRequest, notFound, unavailable, wecomMediaId } from '@cz/common';
-import { openBuffer } from '@cz/common/crypto';
+import {
+  integrityContext,
+  isIntegrityError,
+  messageBinding,
+  openMessageRecord,
+  reportIntegrityFailure,
+} from '../integrity';
 import { appendAudit } from '../audit';
 import { canSeeCall, canSeeConversation, loadAccess, unrestricted, type Access } from '../scope';
 
@@ -129,21 +135,35 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
   }
 
   /** The message is visible to the user and refers to the media. */
-  async function mediaVisible(access: Access, corpId: string, mediaId: string, messageId: string) {
+  async function mediaVisible(
+    request: FastifyRequest,
+    access: Access,
+    corpId: string,
+    mediaId: string,
+    messageId: string,
+  ) {
     const [key] = await app.db.query<
       {
         msgtime: Date;
       }[]
     >('SELECT msgtime FROM message_key WHERE id = UNHEX(?)', [messageId]);
     if (!key) return false;
-    const [row] = await app.db.query<{ conversation_id: string; sealed_record: Buffer }[]>(
-      'SELECT conversation_id, sealed_record FROM message WHERE msgtime = ? AND id = ? AND corp_id = ?',
+    const [row] = await app.db.query<
+      { id: string; corp_id: string; msgid: string; conversation_id: string; sealed_record: Buffer }[]
+    >(
+      'SELECT id, corp_id, msgid, conversation_id, sealed_record FROM message WHERE msgtime = ? AND id = ? AND corp_id = ?',
       [key.msgtime, messageId, corpId],
     );
     if (!row || !(await canSeeConversation(app.db, access, corpId, row.conversation_id))) return false;
-    const record = JSON.parse(
-      (await openBuffer(row.sealed_record, app.keys)).toString('utf8'),
-    ) as ArchivedMessageV1;
+    let record: ArchivedMessageV1;
+    try {
+      record = await openMessageRecord(app.keys, row);
+    } catch (err) {
+      if (!isIntegrityError(err)) throw err;
+      // a moved record cannot vouch for the media it names
+      await reportIntegrityFailure(integrityContext(app.db, request), messageBinding(row), err);
+      return false;
+    }
     return (
       (record.media ?? []).some((ref) => wecomMediaId(ref.sdkfileid) === mediaId) ||
       mediaId === record.msgid ||
@@ -205,7 +225,7 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
             'message_required',
             'with a data scope, name the message that refers to the media: ?message=<archive id>',
           );
-        if (!(await mediaVisible(access, corpId, mediaId, message))) {
+        if (!(await mediaVisible(request, access, corpId, mediaId, message))) {
           await deny(request, 'media.view_denied', `media:${corpId}/${mediaId}`, {
             corpId,
             mediaId,

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { AlertSeverity, AlertSummary, AlertTag, AlertV1 } from '@cz/contracts';
-import { openBuffer, type KeyProvider } from '@cz/common/crypto';
+import type { KeyProvider } from '@cz/common/crypto';
+import { alertBinding, isIntegrityError, openAlertRecord, reportIntegrityFailure } from '../integrity';
 
 /*
  * Alerts attached to archived records (written by the archiver, services/archiver/src/alerts):
@@ -72,6 +73,7 @@ export async function alertTags(
     {
       doc_id: string;
       id: string;
+      corp_id: string;
       kind: string;
       severity: AlertSeverity;
       source: string;
@@ -79,13 +81,20 @@ export async function alertTags(
       sealed_record: Buffer;
     }[]
   >(
-    `SELECT LOWER(HEX(t.doc_id)) AS doc_id, a.id, a.kind, a.severity, a.source, a.raised_at, a.sealed_record
+    `SELECT LOWER(HEX(t.doc_id)) AS doc_id, a.id, a.corp_id, a.kind, a.severity, a.source, a.raised_at, a.sealed_record
      FROM alert_target t JOIN alert a ON a.id = t.alert_id
      WHERE t.doc_id IN (${hexIds(unique)}) AND t.doc_time IS NOT NULL
      ORDER BY t.doc_id, t.severity_rank DESC, a.raised_at, a.id`,
   );
   for (const row of rows) {
-    const alert = JSON.parse((await openBuffer(row.sealed_record, keys)).toString('utf8')) as AlertV1;
+    let alert: AlertV1;
+    try {
+      alert = await openAlertRecord(keys, row);
+    } catch (err) {
+      if (!isIntegrityError(err)) throw err;
+      await reportIntegrityFailure({ db, actor: 'portal.alerts' }, alertBinding(row), err);
+      continue;
+    }
     const list = tags.get(row.doc_id) ?? [];
     list.push({
       id: row.id,

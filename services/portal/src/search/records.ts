@@ -1,6 +1,16 @@
 import type { DataSource } from 'typeorm';
 import type { ArchivedCallV1, ArchivedMessageV1 } from '@cz/contracts';
-import { openBuffer, type KeyProvider } from '@cz/common/crypto';
+import type { KeyProvider, SealBinding } from '@cz/common/crypto';
+import {
+  callBinding,
+  isIntegrityError,
+  messageBinding,
+  openCallRecord,
+  openMessageRecord,
+  openTranscript,
+  reportIntegrityFailure,
+  transcriptBinding,
+} from '../integrity';
 import { canonicalText, textMatches, type ParsedQuery } from '@cz/common/search';
 import { KIND_CALL, KIND_MESSAGE, sqlList } from './plan';
 
@@ -77,6 +87,24 @@ export function callSearchText(record: ArchivedCallV1, stored: readonly string[]
   return [...new Set(parts)].join('\n');
 }
 
+/**
+ * Opens one sealed value against its row; one that fails its integrity check (moved from another
+ * row, altered) is left out of the results and recorded in the audit trail.
+ */
+async function unlessMoved<T>(
+  db: DataSource,
+  binding: SealBinding,
+  open: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await open();
+  } catch (err) {
+    if (!isIntegrityError(err)) throw err;
+    await reportIntegrityFailure({ db, actor: 'portal.search' }, binding, err);
+    return undefined;
+  }
+}
+
 /** Opens candidates (in order) and keeps those matching the query exactly. */
 export async function openCandidates(
   db: DataSource,
@@ -94,9 +122,8 @@ export async function openCandidates(
       messages.flatMap((c) => [c.t, c.id]),
     );
     for (const row of rows) {
-      const record = JSON.parse(
-        (await openBuffer(row.sealed_record, keys)).toString('utf8'),
-      ) as ArchivedMessageV1;
+      const record = await unlessMoved(db, messageBinding(row), () => openMessageRecord(keys, row));
+      if (!record) continue;
       if (query && !textMatches(query, canonicalText(record.text))) continue;
       const t = new Date(row.msgtime).getTime();
       byKey.set(`${KIND_MESSAGE}:${row.id}`, { kind: KIND_MESSAGE, t, id: row.id, row, record });
@@ -109,19 +136,21 @@ export async function openCandidates(
          FROM call_record WHERE id IN (${sqlList(ids)})`,
       ids,
     );
-    const transcripts = await db.query<{ call_pk: string; sealed_text: Buffer }[]>(
-      `SELECT call_pk, sealed_text FROM call_transcript WHERE call_pk IN (${sqlList(ids)}) ORDER BY call_pk, source`,
+    const transcripts = await db.query<
+      { call_pk: string; corp_id: string; source: string; sealed_text: Buffer }[]
+    >(
+      `SELECT call_pk, corp_id, source, sealed_text FROM call_transcript WHERE call_pk IN (${sqlList(ids)}) ORDER BY call_pk, source`,
       ids,
     );
     const texts = new Map<string, string[]>();
     for (const t of transcripts) {
-      const text = (await openBuffer(t.sealed_text, keys)).toString('utf8');
+      const text = await unlessMoved(db, transcriptBinding(t), () => openTranscript(keys, t));
+      if (text === undefined) continue;
       texts.set(t.call_pk, [...(texts.get(t.call_pk) ?? []), text]);
     }
     for (const row of rows) {
-      const record = JSON.parse(
-        (await openBuffer(row.sealed_record, keys)).toString('utf8'),
-      ) as ArchivedCallV1;
+      const record = await unlessMoved(db, callBinding(row), () => openCallRecord(keys, row));
+      if (!record) continue;
       const transcript = callSearchText(record, texts.get(row.id) ?? []);
       if (query && !textMatches(query, canonicalText(transcript))) continue;
       const t = new Date(row.start_time).getTime();
