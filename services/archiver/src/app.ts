@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
+  callerAuthPlugin,
   databasePlugin,
   errorHandlerPlugin,
   healthPlugin,
   mainDataSourceOptions,
+  type CallerAuthOptions,
   type DatabaseConfig,
   type KafkaConfig,
 } from '@cz/common';
@@ -25,6 +27,8 @@ export interface ArchiverOptions {
   database: DatabaseConfig;
   kafka: KafkaConfig;
   keys: KeyProvider;
+  /** who may read completeness and stats (`archiver.read`) and run a reconciliation (`archiver.reconcile`) */
+  callers: CallerAuthOptions;
   /** consumer group of the chat topic (default cz-archiver); the other topics add a suffix */
   groupId?: string;
   /** completeness tracking; server.ts passes the environment's (config.ts), defaults otherwise */
@@ -43,6 +47,7 @@ const app: FastifyPluginAsync<ArchiverOptions> = async (fastify, options) => {
     reconcileIntervalMs: given.reconcileIntervalMs ?? completenessDefaults.reconcileIntervalMs,
   };
   await fastify.register(errorHandlerPlugin);
+  await fastify.register(callerAuthPlugin, options.callers);
   await fastify.register(databasePlugin, mainDataSourceOptions(options.database));
   await fastify.register(kafkaPlugin, { kafka: options.kafka });
   await fastify.register(partitionMaintenance);

@@ -3,6 +3,7 @@ import { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { CallerGrants, CallerOperation, IntrospectReply } from '@cz/contracts';
+import { envInt } from './config';
 import { AppError } from './errors';
 import { TtlCache } from './keyclient';
 
@@ -87,12 +88,16 @@ export function assertCorp(request: FastifyRequest, corp: string, what?: string)
     { caller: caller.name, corpId: corp, route: request.routeOptions.url },
     'caller refused: corp not granted',
   );
-  throw new AppError(
+  throw corpNotAllowed(caller.name, corp, what);
+}
+
+/** The 403 of a caller acting for a corp it was not granted; `what` adds to the reason. */
+export const corpNotAllowed = (caller: string, corp: string, what?: string) =>
+  new AppError(
     403,
     'corp_not_allowed',
-    `caller ${caller.name} may not act for corp ${corp}${what ? ` (${what})` : ''}`,
+    `caller ${caller} may not act for corp ${corp}${what ? ` (${what})` : ''}`,
   );
-}
 
 /** A short, non-reversible tag of a credential for logs and cache keys. */
 const fingerprintOf = (token: string) => createHash('sm3').update(token, 'utf8').digest('hex');
@@ -217,3 +222,16 @@ export const callerAuthPlugin = fp<CallerAuthOptions>(
   },
   { name: 'caller-auth' },
 );
+
+/**
+ * A service's caller-auth settings: `directory` is its key client (CZ_KEYSERVICE_URL, its own
+ * CZ_KEYSERVICE_TOKEN with `callers.introspect`); CZ_CALLER_CACHE_TTL_MS (≤ 30 s, default 30 s) and
+ * CZ_CALLER_NEGATIVE_CACHE_TTL_MS (default 5 s) bound how long answers are trusted.
+ */
+export function callerAuthFromEnv(directory: CallerDirectory): CallerAuthOptions {
+  return {
+    directory,
+    cacheTtlMs: envInt('CZ_CALLER_CACHE_TTL_MS', MAX_CALLER_CACHE_MS),
+    negativeCacheTtlMs: envInt('CZ_CALLER_NEGATIVE_CACHE_TTL_MS', 5000),
+  };
+}

@@ -1,5 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { errorHandlerPlugin, healthPlugin, keysPlugin, type KafkaConfig } from '@cz/common';
+import {
+  callerAuthPlugin,
+  errorHandlerPlugin,
+  healthPlugin,
+  keysPlugin,
+  type CallerAuthOptions,
+  type KafkaConfig,
+} from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import kafkaPlugin from './plugins/external/kafka';
 
@@ -10,6 +17,8 @@ import eventRoutes from './routes/events';
 export interface IngestOptions {
   kafka: KafkaConfig;
   keys: KeyProvider;
+  /** who may write: every route but health needs `ingest.write` and the records' corp */
+  callers: CallerAuthOptions;
   kafkaConnectionTimeoutMs?: number;
   kafkaRetries?: number;
 }
@@ -23,6 +32,7 @@ const app: FastifyPluginAsync<IngestOptions> = async (fastify, options) => {
     retries: options.kafkaRetries,
   });
   await fastify.register(keysPlugin, { keys: options.keys });
+  await fastify.register(callerAuthPlugin, options.callers);
   await fastify.register(healthPlugin, {
     service: 'ingest',
     checks: { kafka: async () => void (await fastify.producer()) },

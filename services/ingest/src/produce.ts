@@ -1,19 +1,35 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KafkaHeaders } from '@cz/contracts';
 import { sendDurably, type OutgoingRecord } from '@cz/common';
-import { sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import { sealBuffer, type BindingKind, type KeyProvider } from '@cz/common/crypto';
 
-/** An archived record sealed for Kafka, tagged with its contract schema and corp. */
+/** The record kind a topic's values are bound to (sealed format v2). */
+const KIND_OF_SCHEMA: Readonly<Record<string, BindingKind>> = {
+  'cz.msg.v1': 'msg',
+  'cz.call.v1': 'call',
+  'cz.event.v1': 'event',
+};
+
+/**
+ * An archived record sealed for Kafka, tagged with its contract schema and corp, and bound to its
+ * kind, corp and archive id: the archiver stores these bytes as they are in the row of that id.
+ */
 export async function sealedRecord(
   keys: KeyProvider,
   key: string,
-  archived: unknown,
+  archived: { id: string },
   schema: string,
   corpId: string,
 ): Promise<OutgoingRecord> {
+  const kind = KIND_OF_SCHEMA[schema];
+  if (!kind) throw new Error(`no binding kind for schema ${schema}`);
   return {
     key,
-    value: await sealBuffer(Buffer.from(JSON.stringify(archived)), keys, 'chat'),
+    value: await sealBuffer(Buffer.from(JSON.stringify(archived)), keys, 'chat', {
+      kind,
+      corp: corpId,
+      id: archived.id,
+    }),
     headers: { [KafkaHeaders.schema]: schema, [KafkaHeaders.corpId]: corpId },
   };
 }

@@ -4,13 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import archiver from '@cz/archiver';
-import { createServer, kafkaConfig } from '@cz/common';
+import { createServer, kafkaConfig, type CallerAuthOptions } from '@cz/common';
 import type { KeyProvider } from '@cz/common/crypto';
 import ingest from '@cz/ingest';
+import { testCallerAuth } from './callers';
 import type { TestDatabase } from './stack';
 
 export interface TestAppOptions {
   logger?: boolean;
+  /** caller auth (default: the stack's key service, asked with the dev credential) */
+  callers?: Partial<CallerAuthOptions>;
 }
 
 /** An in-process archiver and the consumer group it reads the chat topic with (see `archiverDrained`). */
@@ -29,7 +32,13 @@ export async function buildArchiver(
 ): Promise<TestArchiver> {
   const groupId = `${options.groupPrefix ?? clientId}-${randomBytes(4).toString('hex')}`;
   const app = createServer('archiver', { logger: options.logger ?? false });
-  await app.register(archiver, { database: db.config, kafka: kafkaConfig(clientId), keys, groupId });
+  await app.register(archiver, {
+    database: db.config,
+    kafka: kafkaConfig(clientId),
+    keys,
+    groupId,
+    callers: testCallerAuth(options.callers),
+  });
   await app.ready();
   return Object.assign(app, { groupId });
 }
@@ -44,7 +53,11 @@ export async function buildIngest(
     logger: options.logger ?? false,
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
   });
-  await app.register(ingest, { kafka: kafkaConfig(clientId), keys });
+  await app.register(ingest, {
+    kafka: kafkaConfig(clientId),
+    keys,
+    callers: testCallerAuth(options.callers),
+  });
   await app.ready();
   return app;
 }

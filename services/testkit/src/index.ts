@@ -6,6 +6,7 @@
  */
 export * from './stack';
 export * from './apps';
+export * from './callers';
 export * from './drained';
 export * from './dead-letters';
 export * from './archive-rows';

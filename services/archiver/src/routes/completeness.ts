@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CorpId, ErrorReply } from '@cz/contracts';
-import { badRequest } from '@cz/common';
+import { assertCorp, badRequest } from '@cz/common';
 import { dayIn } from '../completeness/calendar-day';
 import { reconcileDay } from '../completeness/reconciliation';
 
@@ -11,14 +11,21 @@ const Gap = Type.Object({
   detectedAt: Type.String({ format: 'date-time' }),
 });
 
-/** Completeness of one corp for operators (seq numbers and counts only, no content). */
+/**
+ * Completeness of one corp for operators (seq numbers and counts only, no content): reads need
+ * `archiver.read`, a reconciliation `archiver.reconcile`, both for a corp the caller was granted.
+ */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/completeness/:corpId',
     {
+      onRequest: app.requireCaller('archiver.read'),
       schema: {
         params: Type.Object({ corpId: CorpId }),
         response: {
+          401: ErrorReply,
+          403: ErrorReply,
+          503: ErrorReply,
           200: Type.Object({
             corpId: Type.String(),
             lowSeq: Type.Union([Type.Integer(), Type.Null()]),
@@ -33,6 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { corpId } = request.params;
+      assertCorp(request, corpId);
       const [t]: Record<string, string | null>[] = await app.db.query(
         'SELECT low_seq, high_seq, seq_records, duplicates, conflicts FROM wecom_seq_tracker WHERE corp_id = ?',
         [corpId],
@@ -64,6 +72,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/completeness/:corpId/reconciliations/:day',
     {
+      onRequest: app.requireCaller('archiver.reconcile'),
       schema: {
         params: Type.Object({ corpId: CorpId, day: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) }),
         response: {
@@ -73,11 +82,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             body: Type.Record(Type.String(), Type.Unknown()),
           }),
           400: ErrorReply,
+          401: ErrorReply,
+          403: ErrorReply,
+          503: ErrorReply,
         },
       },
     },
     async (request) => {
       const { corpId, day } = request.params;
+      assertCorp(request, corpId);
       // a record is frozen once written: an unfinished day would be frozen half-counted
       if (day >= dayIn(app.completeness.timeZone, new Date())) {
         throw badRequest('day_not_finished', `${day} is not over yet in ${app.completeness.timeZone}`);

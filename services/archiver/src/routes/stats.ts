@@ -1,13 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { ErrorReply } from '@cz/contracts';
 
-/** Operational counters of this replica (no content). */
+/** Operational counters of this replica (no content); callers with `archiver.read`. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/archiver/stats',
     {
+      onRequest: app.requireCaller('archiver.read'),
       schema: {
         response: {
+          401: ErrorReply,
+          403: ErrorReply,
+          503: ErrorReply,
           200: Type.Object({
             batches: Type.Integer(),
             stored: Type.Integer(),

@@ -8,6 +8,7 @@ import {
   phoneIndex,
   phoneIndexToken,
 } from '@cz/common';
+import { assertCallerCorp } from '../corp-binding';
 import { produceDurably, sealedRecord } from '../produce';
 
 /** A CDR longer than this is a clock or data error at the call centre, not a call. */
@@ -23,13 +24,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/calls',
     {
+      onRequest: app.requireCaller('ingest.write'),
       schema: {
         body: CallDetailRecord,
-        response: { 202: CallAccepted, 400: ErrorReply, 413: ErrorReply, 503: ErrorReply },
+        response: {
+          202: CallAccepted,
+          400: ErrorReply,
+          401: ErrorReply,
+          403: ErrorReply,
+          413: ErrorReply,
+          503: ErrorReply,
+        },
       },
     },
     async (request, reply) => {
       const cdr = request.body;
+      await assertCallerCorp(app, request, cdr.corpId, 1);
       const startTime = Date.parse(cdr.startTime);
       const endTime = Date.parse(cdr.endTime);
       if (endTime < startTime) throw badRequest('bad_call_times', '/endTime: the call ends before it starts');

@@ -21,6 +21,7 @@ import {
   phoneIndex,
   type OutgoingRecord,
 } from '@cz/common';
+import { assertCallerCorp } from '../corp-binding';
 import { produceDurably, sealedRecord } from '../produce';
 
 const Type400 = Type.Union([EventBatchReply, ErrorReply]);
@@ -68,13 +69,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/events',
     {
+      onRequest: app.requireCaller('ingest.write'),
       schema: {
         body: BehaviourEventBatch,
-        response: { 202: EventBatchReply, 400: Type400, 413: ErrorReply, 503: ErrorReply },
+        response: {
+          202: EventBatchReply,
+          400: Type400,
+          401: ErrorReply,
+          403: ErrorReply,
+          413: ErrorReply,
+          503: ErrorReply,
+        },
       },
     },
     async (request, reply) => {
       const { corpId, events } = request.body;
+      await assertCallerCorp(app, request, corpId, events.length);
       const receivedAt = Date.now();
       const result: EventBatchReplyType = { accepted: [], rejected: [] };
       const outgoing: OutgoingRecord[] = [];

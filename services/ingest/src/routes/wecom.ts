@@ -9,6 +9,7 @@ import {
 } from '@cz/contracts';
 import { IndexPurposes, indexKeyFor, type OutgoingRecord } from '@cz/common';
 import { archivedContractProblems, toArchivedMessage, validateRecord } from '../normalise';
+import { assertCallerCorp } from '../corp-binding';
 import { produceDurably, sealedRecord } from '../produce';
 import { contentMacOf } from '../wecom/canonical';
 
@@ -19,13 +20,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/wecom/messages',
     {
+      onRequest: app.requireCaller('ingest.write'),
       schema: {
         body: WeComBatch,
-        response: { 202: IngestBatchReply, 400: Type400, 413: ErrorReply, 503: ErrorReply },
+        response: {
+          202: IngestBatchReply,
+          400: Type400,
+          401: ErrorReply,
+          403: ErrorReply,
+          413: ErrorReply,
+          503: ErrorReply,
+        },
       },
     },
     async (request, reply) => {
       const { corpId, messages } = request.body;
+      await assertCallerCorp(app, request, corpId, messages.length);
       const receivedAt = Date.now();
       const accepted: AcceptedRecord[] = [];
       const rejected: RejectedRecord[] = [];

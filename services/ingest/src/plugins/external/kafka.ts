@@ -31,6 +31,8 @@ export default fp<KafkaPluginOptions>(
       { topic: Topics.messages },
       { topic: Topics.calls },
       { topic: Topics.events },
+      // security alerts (a caller writing for a foreign corp); partitions as the archiver creates it
+      { topic: Topics.alerts, numPartitions: 3 },
     ]);
 
     app.decorate('producer', async () => {
