@@ -231,18 +231,21 @@ describe('data keys', () => {
 
   test('destroying old daily keys crypto-shreds them', async () => {
     assert.equal(
-      await dataKeys.createDailyKeys('pii', ['2024-01-01', '2024-01-02', '2024-01-03'], 'test'),
+      await dataKeys.createDailyKeys('pii', ['2019-01-30', '2019-01-31', '2019-02-01'], 'test'),
       3,
     );
-    assert.equal(await dataKeys.createDailyKeys('pii', ['2024-01-03'], 'test'), 0, 'never twice');
-    const destroyed = await dataSource().transaction((tx) => dataKeys.destroyBefore(tx, 'pii', '2024-01-03'));
-    assert.equal(destroyed, 2);
+    assert.equal(await dataKeys.createDailyKeys('pii', ['2019-02-01'], 'test'), 0, 'never twice');
+    // whole months past their retention only (shredding.test.ts tests the guard)
+    const shredded = await dataSource().transaction((tx) =>
+      dataKeys.destroyBefore(tx, 'pii', '2019-02-01', 'test'),
+    );
+    assert.equal(shredded.destroyed, 2);
     const rows = await db().query<{ day: string; wrapped: number }>(
       "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, wrapped_key IS NOT NULL AS wrapped FROM ks_data_key WHERE data_class = 'pii' ORDER BY day",
     );
     assert.deepEqual(
       rows.map((row) => `${row.day} ${Number(row.wrapped)}`),
-      ['2024-01-01 0', '2024-01-02 0', '2024-01-03 1'],
+      ['2019-01-30 0', '2019-01-31 0', '2019-02-01 1'],
     );
     assert.equal(await dataKeys.countWrappedBelow(dataSource(), 'pii', 2), 1);
   });

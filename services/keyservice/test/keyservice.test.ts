@@ -472,13 +472,14 @@ describe('key service (real MariaDB)', () => {
   });
 
   test('[REG-06][REG-15] crypto-shredding: refused while deletion is not allowed, then destroys the old days only', async () => {
-    const days = ['2020-03-01', '2020-03-02', '2020-03-03'];
+    // key material goes by whole calendar months: February, not March
+    const days = ['2020-02-28', '2020-02-29', '2020-03-01'];
     await app.keyStore.createDailyKeys('recording', days, 'test');
     await assertRefused(
       await post('/v1/requests', alice, {
         kind: 'destroy_data_keys',
         dataClass: 'recording',
-        before: '2020-03-03',
+        before: '2020-03-01',
         reason: 'retention ended',
       }),
       409,
@@ -494,7 +495,7 @@ describe('key service (real MariaDB)', () => {
     const destroy = await request(carol, {
       kind: 'destroy_data_keys',
       dataClass: 'recording',
-      before: '2020-03-03',
+      before: '2020-03-01',
       reason: 'retention ended',
     });
     const executed = await approve(destroy.id, bob);

@@ -13,11 +13,21 @@ import {
   newSm4Key,
   unwrapDataKey,
   unwrapIndexKey,
+  unwrapPeriodKek,
   wrapDataKey,
   wrapIndexKey,
+  wrapPeriodKek,
   INDEX_KEY_BYTES,
 } from './material';
 import { actorOf, type Principal } from './principal';
+import {
+  assertBinlogForgets,
+  DEFAULT_RETENTION_MONTHS,
+  periodOfDay,
+  RetentionGuard,
+  TableLegalHolds,
+  type Period,
+} from './retention';
 
 export interface IssuedDataKey {
   plaintext: Buffer;
@@ -33,13 +43,42 @@ export interface WrappedInput {
   wrapped: Buffer;
 }
 
+/** What a destruction removed: the audit trail and the request's result say this, never key bytes. */
+export interface Shredded {
+  before: string;
+  /** the months whose key material is gone */
+  periods: Period[];
+  /** daily data keys overwritten and deleted */
+  destroyed: number;
+  /** period KEKs overwritten and deleted */
+  periodKeks: number;
+}
+
+/**
+ * A daily key with the period KEK it is wrapped under: `period` set, or (keys stored before period
+ * KEKs) wrapped directly under the class KEK version `kek_version`.
+ */
 interface DataKeyRow {
   id: Buffer;
   data_class: DataClass;
-  kek_version: number;
+  period: Period | null;
+  kek_version: number | null;
   wrapped_key: Buffer | null;
   destroyed_at: Date | null;
+  period_kek_version: number | null;
+  wrapped_period_kek: Buffer | null;
 }
+
+const SELECT_DATA_KEY = `SELECT d.id, d.data_class, d.period, d.kek_version, d.wrapped_key, d.destroyed_at,
+    p.kek_version AS period_kek_version, p.wrapped_kek AS wrapped_period_kek
+  FROM ks_data_key d LEFT JOIN ks_period_kek p ON p.data_class = d.data_class AND p.period = d.period`;
+
+/** The class KEK version a stored daily key depends on, directly or through its period KEK. */
+const kekVersionOf = (row: DataKeyRow): number =>
+  Number(row.period === null ? row.kek_version : row.period_kek_version);
+
+const keyDestroyed = (what: string) =>
+  new AppError(410, 'key_destroyed', `${what} was destroyed (crypto-shredded)`);
 
 /**
  * Data keys for the services: the daily key of each class (ks_data_key, a handle travels with
@@ -53,6 +92,7 @@ export class DataKeys {
     private readonly root: RootKeySource,
     private readonly keyrings: Keyrings,
     private readonly audit: AuditTrail,
+    private readonly retention = new RetentionGuard(DEFAULT_RETENTION_MONTHS, new TableLegalHolds(db)),
   ) {}
 
   /** The calendar day (YYYY-MM-DD) of `at` in the configured time zone, and when it ends. */
@@ -77,17 +117,11 @@ export class DataKeys {
         row = await this.dailyRow(dataClass, day);
         if (!row) throw new Error(`daily key ${dataClass}/${day} missing after insert`);
       }
-      if (!row.wrapped_key || row.destroyed_at) {
-        throw new AppError(410, 'key_destroyed', `the data key of ${dataClass}/${day} was destroyed`);
-      }
-      const plaintext = unwrapDataKey(
-        await this.keyrings.kek(dataClass, Number(row.kek_version)),
-        row.wrapped_key,
-      );
+      const plaintext = await this.openStored(row, `the data key of ${dataClass}/${day}`);
       return {
         plaintext,
         kekId: kekIdOf(dataClass),
-        kekVersion: Number(row.kek_version),
+        kekVersion: kekVersionOf(row),
         wrapped: encodeHandle(row.id),
         useUntil: endsAt,
       };
@@ -96,59 +130,185 @@ export class DataKeys {
 
   private async dailyRow(dataClass: DataClass, day: string): Promise<DataKeyRow | undefined> {
     const [row] = await this.db.query<DataKeyRow[]>(
-      'SELECT id, data_class, kek_version, wrapped_key, destroyed_at FROM ks_data_key WHERE data_class = ? AND day = ?',
+      `${SELECT_DATA_KEY} WHERE d.data_class = ? AND d.day = ?`,
       [dataClass, day],
     );
     return row;
   }
 
   /**
-   * Creates the daily keys of `days` that do not exist yet, under the newest KEK version; returns
-   * how many were created. Also used to load history (benchmarks, tests, imports).
+   * The plaintext of a stored daily key: through its period KEK, or directly under a class KEK
+   * version for keys stored before period KEKs. 410 once its period was destroyed.
    */
-  async createDailyKeys(dataClass: DataClass, days: string[], actor: string): Promise<number> {
-    const ring = await this.keyrings.keyring(dataClass, true);
-    // a copy: sealing meanwhile overwrites the cached KEKs, and this loop awaits between chunks
-    const kek = Buffer.from(await this.keyrings.kek(dataClass, ring.latestVersion));
-    let created = 0;
-    const now = new Date();
-    for (let start = 0; start < days.length; start += 1000) {
-      const chunk = days.slice(start, start + 1000);
-      const values: unknown[] = [];
-      for (const day of chunk) {
-        const dataKey = newSm4Key();
-        values.push(newDataKeyId(), dataClass, day, ring.latestVersion, wrapDataKey(kek, dataKey), now);
-        dataKey.fill(0);
-      }
-      await this.db.transaction(async (tx) => {
-        const result = await tx.query<{ affectedRows?: number }>(
-          `INSERT IGNORE INTO ks_data_key (id, data_class, day, kek_version, wrapped_key, created_at) VALUES ${chunk
-            .map(() => '(?, ?, ?, ?, ?, ?)')
-            .join(', ')}`,
-          values,
+  private async openStored(row: DataKeyRow, what: string): Promise<Buffer> {
+    if (!row.wrapped_key || row.destroyed_at) throw keyDestroyed(what);
+    if (row.period === null) {
+      return unwrapOrRefuse(
+        await this.keyrings.kek(row.data_class, Number(row.kek_version)),
+        row.wrapped_key,
+      );
+    }
+    if (!row.wrapped_period_kek)
+      throw keyDestroyed(`the period key ${row.data_class}/${row.period} of ${what}`);
+    let periodKek: Buffer;
+    try {
+      periodKek = unwrapPeriodKek(
+        await this.keyrings.kek(row.data_class, Number(row.period_kek_version)),
+        row.data_class,
+        row.period,
+        row.wrapped_period_kek,
+      );
+    } catch (err) {
+      if (err instanceof CryptoError) {
+        throw new AppError(
+          500,
+          'key_integrity',
+          `stored period key ${row.data_class}/${row.period} fails its integrity check`,
         );
-        const inserted = result.affectedRows ?? 0;
-        created += inserted;
-        if (inserted > 0) {
+      }
+      throw err;
+    }
+    try {
+      return unwrapOrRefuse(periodKek, row.wrapped_key);
+    } finally {
+      periodKek.fill(0);
+    }
+  }
+
+  /**
+   * The plaintext KEK of a class's period (a copy the caller overwrites), created under the
+   * newest KEK version by the first daily key of the month (or by the rewrap job moving older
+   * keys under it). A destroyed period gets no new keys: 410.
+   */
+  async periodKek(dataClass: DataClass, period: Period, actor: string): Promise<Buffer> {
+    const select = async () =>
+      (
+        await this.db.query<{ kek_version: number; wrapped_kek: Buffer | null; destroyed_at: Date | null }[]>(
+          'SELECT kek_version, wrapped_kek, destroyed_at FROM ks_period_kek WHERE data_class = ? AND period = ?',
+          [dataClass, period],
+        )
+      )[0];
+    let row = await select();
+    if (!row) {
+      const ring = await this.keyrings.keyring(dataClass, true);
+      const periodKek = newSm4Key();
+      const wrapped = wrapPeriodKek(
+        await this.keyrings.kek(dataClass, ring.latestVersion),
+        dataClass,
+        period,
+        periodKek,
+      );
+      periodKek.fill(0);
+      await this.db.transaction(async (tx) => {
+        // a concurrent first key of the month (another replica) may win: both then use its KEK
+        const result = await tx.query<{ affectedRows?: number }>(
+          'INSERT IGNORE INTO ks_period_kek (data_class, period, kek_version, wrapped_kek, created_at) VALUES (?, ?, ?, ?, ?)',
+          [dataClass, period, ring.latestVersion, wrapped, new Date()],
+        );
+        if (result.affectedRows) {
           await this.audit.record(
             {
               actor,
-              action: 'datakey.daily.create',
+              action: 'periodkek.create',
               outcome: 'ok',
-              target: kekIdOf(dataClass),
-              detail: {
-                days: chunk.length === 1 ? chunk[0] : `${chunk[0]}..${chunk[chunk.length - 1]}`,
-                created: inserted,
-                kekVersion: ring.latestVersion,
-              },
+              target: `${kekIdOf(dataClass)}/${period}`,
+              detail: { kekVersion: ring.latestVersion },
             },
             tx,
           );
         }
       });
+      row = await select();
+      if (!row) throw new Error(`period key ${dataClass}/${period} missing after insert`);
     }
-    kek.fill(0);
+    if (!row.wrapped_kek || row.destroyed_at) {
+      throw keyDestroyed(`the key material of ${dataClass}/${period}`);
+    }
+    try {
+      return unwrapPeriodKek(
+        await this.keyrings.kek(dataClass, Number(row.kek_version)),
+        dataClass,
+        period,
+        row.wrapped_kek,
+      );
+    } catch (err) {
+      if (err instanceof CryptoError) {
+        throw new AppError(
+          500,
+          'key_integrity',
+          `stored period key ${dataClass}/${period} fails its integrity check`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Creates the daily keys of `days` that do not exist yet, each under its month's period KEK;
+   * returns how many were created. Also used to load history (benchmarks, tests, imports). A day
+   * of a destroyed period is refused (410).
+   */
+  async createDailyKeys(dataClass: DataClass, days: string[], actor: string): Promise<number> {
+    await this.keyrings.keyring(dataClass, true); // 503 before anything when not initialised
+    const periodKeks = new Map<Period, Buffer>();
+    let created = 0;
+    const now = new Date();
+    try {
+      for (let start = 0; start < days.length; start += 1000) {
+        const chunk = days.slice(start, start + 1000);
+        const values: unknown[] = [];
+        for (const day of chunk) {
+          const period = periodOfDay(day);
+          let periodKek = periodKeks.get(period);
+          if (!periodKek) {
+            periodKek = await this.periodKek(dataClass, period, actor);
+            periodKeks.set(period, periodKek);
+          }
+          const dataKey = newSm4Key();
+          values.push(newDataKeyId(), dataClass, day, period, wrapDataKey(periodKek, dataKey), now);
+          dataKey.fill(0);
+        }
+        created += await this.insertDailyKeys(dataClass, chunk, values, actor);
+      }
+    } finally {
+      for (const periodKek of periodKeks.values()) periodKek.fill(0);
+    }
     return created;
+  }
+
+  /** One chunk of new daily keys (`values` in column order) and its audit event, in one transaction. */
+  private async insertDailyKeys(
+    dataClass: DataClass,
+    chunk: string[],
+    values: unknown[],
+    actor: string,
+  ): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const result = await tx.query<{ affectedRows?: number }>(
+        `INSERT IGNORE INTO ks_data_key (id, data_class, day, period, wrapped_key, created_at) VALUES ${chunk
+          .map(() => '(?, ?, ?, ?, ?, ?)')
+          .join(', ')}`,
+        values,
+      );
+      const inserted = result.affectedRows ?? 0;
+      if (inserted > 0) {
+        await this.audit.record(
+          {
+            actor,
+            action: 'datakey.daily.create',
+            outcome: 'ok',
+            target: kekIdOf(dataClass),
+            detail: {
+              days: chunk.length === 1 ? chunk[0] : `${chunk[0]}..${chunk[chunk.length - 1]}`,
+              created: inserted,
+              wrappedUnder: 'period KEK',
+            },
+          },
+          tx,
+        );
+      }
+      return inserted;
+    });
   }
 
   /**
@@ -251,10 +411,7 @@ export class DataKeys {
   private async unwrapChecked(dataClass: DataClass, ring: Keyring, input: WrappedInput): Promise<Buffer> {
     const id = decodeHandle(input.wrapped);
     if (id) {
-      const [row] = await this.db.query<DataKeyRow[]>(
-        'SELECT id, data_class, kek_version, wrapped_key, destroyed_at FROM ks_data_key WHERE id = ?',
-        [id],
-      );
+      const [row] = await this.db.query<DataKeyRow[]>(`${SELECT_DATA_KEY} WHERE d.id = ?`, [id]);
       if (!row || row.data_class !== dataClass) {
         throw new AppError(
           400,
@@ -262,17 +419,16 @@ export class DataKeys {
           'no such data key: the wrapped key was altered or comes from another key service',
         );
       }
-      if (!row.wrapped_key || row.destroyed_at) {
-        throw new AppError(410, 'key_destroyed', 'this data key was destroyed (crypto-shredded)');
-      }
-      if (Number(row.kek_version) < ring.minDecryptionVersion) {
+      if (!row.wrapped_key || row.destroyed_at) throw keyDestroyed('this data key');
+      if (row.period !== null && !row.wrapped_period_kek) throw keyDestroyed('the period of this data key');
+      if (kekVersionOf(row) < ring.minDecryptionVersion) {
         throw new AppError(
           400,
           'key_version_retired',
           `the data key is still wrapped under a retired KEK version`,
         );
       }
-      return unwrapOrRefuse(await this.keyrings.kek(dataClass, Number(row.kek_version)), row.wrapped_key);
+      return this.openStored(row, 'this data key');
     }
     if (input.kekVersion < ring.minDecryptionVersion) {
       throw new AppError(
@@ -316,14 +472,19 @@ export class DataKeys {
     });
   }
 
-  /** How many stored keys of a class (daily keys, and index keys for `index`) are wrapped below `version`. */
+  /**
+   * How many stored keys of a class (daily keys, and index keys for `index`) depend on a class KEK
+   * version below `version`: directly (keys stored before period KEKs) or through their period KEK.
+   */
   async countWrappedBelow(
     db: DataSource | EntityManager,
     dataClass: DataClass,
     version: number,
   ): Promise<number> {
     const [count] = await db.query<{ n: string }[]>(
-      'SELECT COUNT(*) AS n FROM ks_data_key WHERE data_class = ? AND kek_version < ? AND destroyed_at IS NULL',
+      `SELECT COUNT(*) AS n FROM ks_data_key d LEFT JOIN ks_period_kek p ON p.data_class = d.data_class AND p.period = d.period
+       WHERE d.data_class = ? AND d.destroyed_at IS NULL
+         AND IF(d.period IS NULL, d.kek_version, p.kek_version) < ?`,
       [dataClass, version],
     );
     let total = Number(count?.n ?? 0);
@@ -337,18 +498,88 @@ export class DataKeys {
     return total;
   }
 
-  /** Crypto-shreds the daily keys of a class from the days before `before` (inside `tx`). */
-  async destroyBefore(tx: EntityManager, dataClass: DataClass, before: string): Promise<number> {
-    const result = await tx.query<{ affectedRows?: number }>(
-      'UPDATE ks_data_key SET wrapped_key = NULL, destroyed_at = ? WHERE data_class = ? AND day < ? AND destroyed_at IS NULL',
-      [new Date(), dataClass, before],
+  /**
+   * The retention guard on its own (a request for destruction runs it when it is made): `before`
+   * is the first day of a month, every month before it is past its class's retention minimum, and
+   * no legal hold covers a day before it. Inside `tx` the holds read stay locked until commit.
+   */
+  async assertDestroyable(dataClass: DataClass, before: string, tx?: EntityManager): Promise<void> {
+    await this.retention.assertDestroyable(dataClass, before, this.dayOf().day, tx);
+  }
+
+  /**
+   * Crypto-shreds every month of a class before `before` (inside `tx`, the approval's transaction):
+   * after the retention guard, the wrapped bytes of the months' period KEKs and daily keys are
+   * first overwritten in place and then deleted, and a destroyed month keeps a tombstone so no new
+   * key is ever made for it. Refused (nothing changed) if the database would copy the old bytes
+   * into its binary log. The audit event names the class, months and counts, never key bytes.
+   */
+  async destroyBefore(
+    tx: EntityManager,
+    dataClass: DataClass,
+    before: string,
+    actor: string,
+  ): Promise<Shredded> {
+    await this.assertDestroyable(dataClass, before, tx);
+    await assertBinlogForgets(tx);
+    const beforePeriod = periodOfDay(before);
+    const periodRows = await tx.query<{ period: Period }[]>(
+      `SELECT DATE_FORMAT(day, '%Y-%m') AS period FROM ks_data_key WHERE data_class = ? AND day < ? AND destroyed_at IS NULL
+       UNION SELECT period FROM ks_period_kek WHERE data_class = ? AND period < ? AND destroyed_at IS NULL
+       ORDER BY period`,
+      [dataClass, before, dataClass, beforePeriod],
     );
-    return result.affectedRows ?? 0;
+    const periods = periodRows.map((row) => row.period);
+    const now = new Date();
+    // same-length zeros first, so InnoDB overwrites the bytes in their page, then NULL
+    await tx.query(
+      "UPDATE ks_data_key SET wrapped_key = UNHEX(REPEAT('00', LENGTH(wrapped_key))) WHERE data_class = ? AND day < ? AND wrapped_key IS NOT NULL",
+      [dataClass, before],
+    );
+    const keys = await tx.query<{ affectedRows?: number }>(
+      'UPDATE ks_data_key SET wrapped_key = NULL, destroyed_at = ? WHERE data_class = ? AND day < ? AND destroyed_at IS NULL',
+      [now, dataClass, before],
+    );
+    await tx.query(
+      "UPDATE ks_period_kek SET wrapped_kek = UNHEX(REPEAT('00', LENGTH(wrapped_kek))) WHERE data_class = ? AND period < ? AND wrapped_kek IS NOT NULL",
+      [dataClass, beforePeriod],
+    );
+    const periodKeks = await tx.query<{ affectedRows?: number }>(
+      'UPDATE ks_period_kek SET wrapped_kek = NULL, destroyed_at = ? WHERE data_class = ? AND period < ? AND destroyed_at IS NULL',
+      [now, dataClass, beforePeriod],
+    );
+    if (periods.length > 0) {
+      // tombstones for months that had only keys from before period KEKs (kek_version 0: none)
+      await tx.query(
+        `INSERT IGNORE INTO ks_period_kek (data_class, period, kek_version, wrapped_kek, created_at, destroyed_at) VALUES ${periods
+          .map(() => '(?, ?, 0, NULL, ?, ?)')
+          .join(', ')}`,
+        periods.flatMap((period) => [dataClass, period, now, now]),
+      );
+    }
+    const shredded: Shredded = {
+      before,
+      periods,
+      destroyed: keys.affectedRows ?? 0,
+      periodKeks: periodKeks.affectedRows ?? 0,
+    };
+    await this.audit.record(
+      {
+        actor,
+        action: 'datakey.destroy',
+        outcome: 'ok',
+        target: kekIdOf(dataClass),
+        detail: { dataClass, ...shredded },
+      },
+      tx,
+    );
+    return shredded;
   }
 }
 
 function checkClass(principal: Principal, dataClass: DataClass): void {
-  if (principal.classes.length > 0 && !principal.classes.includes(dataClass)) {
+  // deny by default: a caller uses only the classes it was granted (none granted = none)
+  if (!principal.classes.includes(dataClass)) {
     throw new AppError(403, 'class_not_allowed', `service ${principal.name} may not use ${dataClass} keys`);
   }
 }

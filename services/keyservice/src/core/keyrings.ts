@@ -131,8 +131,12 @@ export class Keyrings {
     const counts = await this.db.query<
       { data_class: string; kek_version: number; n: string; destroyed: string }[]
     >(
-      `SELECT data_class, kek_version, COUNT(*) AS n, SUM(destroyed_at IS NOT NULL) AS destroyed
-       FROM ks_data_key GROUP BY data_class, kek_version`,
+      // a daily key counts under the class KEK version it depends on: its period KEK's, or its own
+      // for keys stored before period KEKs
+      `SELECT d.data_class, IF(d.period IS NULL, d.kek_version, p.kek_version) AS kek_version,
+         COUNT(*) AS n, SUM(d.destroyed_at IS NOT NULL) AS destroyed
+       FROM ks_data_key d LEFT JOIN ks_period_kek p ON p.data_class = d.data_class AND p.period = d.period
+       GROUP BY d.data_class, IF(d.period IS NULL, d.kek_version, p.kek_version)`,
     );
     return rows.map((row) => {
       const ring = ringFrom(row);

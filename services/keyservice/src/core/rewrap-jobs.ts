@@ -6,7 +6,15 @@ import type { RewrapJobView } from '@cz/contracts';
 import type { AuditTrail } from './audit-trail';
 import type { DataKeys } from './data-keys';
 import { DATA_CLASSES, type Keyrings, type RootKeySource } from './keyrings';
-import { kekIdOf, unwrapDataKey, unwrapIndexKey, wrapDataKey, wrapIndexKey } from './material';
+import {
+  kekIdOf,
+  unwrapDataKey,
+  unwrapIndexKey,
+  unwrapPeriodKek,
+  wrapDataKey,
+  wrapIndexKey,
+  wrapPeriodKek,
+} from './material';
 import { actorOf, type Principal } from './principal';
 
 interface RewrapRow {
@@ -46,8 +54,12 @@ const rewrapView = (row: RewrapRow): RewrapJobView => {
 };
 
 /**
- * Rewrap jobs (ks_rewrap_job): move every stored data key and index key to its keyring's newest
- * KEK version, in the background of this process, so that old versions can then be retired.
+ * Rewrap jobs (ks_rewrap_job): move every stored key to its keyring's newest KEK version, in the
+ * background of this process, so that old versions can then be retired. Daily keys are wrapped
+ * under their month's period KEK, so a rotation re-wraps the period KEKs (a dozen a year), not
+ * every daily key; daily keys stored before period KEKs existed are moved under their month's
+ * period KEK by the first job that runs (whatever version they are under). Progress counts daily
+ * keys (and index keys).
  */
 export class RewrapJobs {
   private readonly runs = new Set<Promise<void>>();
@@ -93,6 +105,7 @@ export class RewrapJobs {
           const ring = await this.keyrings.keyring(cls, true);
           targets.set(cls, ring.latestVersion);
           total += await this.dataKeys.countWrappedBelow(this.db, cls, ring.latestVersion);
+          total += await this.countUnderClassKekFrom(cls, ring.latestVersion);
         }
         const id = randomBytes(16).toString('hex');
         const now = new Date();
@@ -138,54 +151,28 @@ export class RewrapJobs {
           done += rewrapped.done;
           failed += rewrapped.failed;
         }
+        const periods = await this.rewrapPeriodKeks(dataClass, target, newKek);
+        done += periods.done;
+        failed += periods.failed;
+        newKek.fill(0);
+        await this.progress(id, done, failed);
         let after: Buffer = Buffer.alloc(16);
         for (;;) {
           if (this.closing) throw new Error('the key service is shutting down');
-          const rows = await this.db.query<{ id: Buffer; kek_version: number; wrapped_key: Buffer }[]>(
-            `SELECT id, kek_version, wrapped_key FROM ks_data_key
-             WHERE data_class = ? AND kek_version < ? AND destroyed_at IS NULL AND id > ? ORDER BY id LIMIT ${REWRAP_CHUNK}`,
-            [dataClass, target, after],
+          const rows = await this.db.query<
+            { id: Buffer; period: string; kek_version: number; wrapped_key: Buffer }[]
+          >(
+            `SELECT id, DATE_FORMAT(day, '%Y-%m') AS period, kek_version, wrapped_key FROM ks_data_key
+             WHERE data_class = ? AND period IS NULL AND destroyed_at IS NULL AND id > ? ORDER BY id LIMIT ${REWRAP_CHUNK}`,
+            [dataClass, after],
           );
           if (rows.length === 0) break;
           after = rows[rows.length - 1]!.id;
-          const updates: { id: Buffer; wrapped: Buffer }[] = [];
-          for (const row of rows) {
-            try {
-              const dataKey = unwrapDataKey(
-                await this.keyrings.kek(dataClass, Number(row.kek_version)),
-                row.wrapped_key,
-              );
-              updates.push({ id: row.id, wrapped: wrapDataKey(newKek, dataKey) });
-              dataKey.fill(0);
-            } catch (err) {
-              if (!(err instanceof CryptoError)) throw err;
-              failed++; // a stored key that fails its integrity check stays as it is, and is reported
-            }
-          }
-          if (this.root.sealed) throw new Error('the key service was sealed during the rewrap');
-          if (updates.length > 0) {
-            // one statement per chunk; `kek_version < target` keeps a concurrent newer rewrap's result,
-            // `destroyed_at IS NULL` never brings back a key shredded in the meantime
-            await this.db.query(
-              `UPDATE ks_data_key SET wrapped_key = CASE id ${updates.map(() => 'WHEN ? THEN ?').join(' ')} END,
-               kek_version = ?, rewrapped_at = ? WHERE id IN (${updates.map(() => '?').join(', ')})
-               AND kek_version < ? AND destroyed_at IS NULL`,
-              [
-                ...updates.flatMap((u) => [u.id, u.wrapped]),
-                target,
-                new Date(),
-                ...updates.map((u) => u.id),
-                target,
-              ],
-            );
-          }
-          done += rows.length;
-          await this.db.query(
-            'UPDATE ks_rewrap_job SET done = ?, failed = ?, heartbeat_at = ? WHERE id = ?',
-            [done, failed, new Date(), id],
-          );
+          const moved = await this.moveUnderPeriodKeks(dataClass, rows);
+          done += rows.length - moved.failed;
+          failed += moved.failed;
+          await this.progress(id, done, failed);
         }
-        newKek.fill(0);
       }
       await this.db.transaction(async (tx) => {
         await tx.query(
@@ -225,6 +212,130 @@ export class RewrapJobs {
         })
         .catch(() => undefined);
     }
+  }
+
+  private async progress(id: string, done: number, failed: number): Promise<void> {
+    await this.db.query('UPDATE ks_rewrap_job SET done = ?, failed = ?, heartbeat_at = ? WHERE id = ?', [
+      done,
+      failed,
+      new Date(),
+      id,
+    ]);
+  }
+
+  /** Daily keys still wrapped directly under a class KEK version ≥ `version` (they move too). */
+  private async countUnderClassKekFrom(dataClass: DataClass, version: number): Promise<number> {
+    const [count] = await this.db.query<{ n: string }[]>(
+      'SELECT COUNT(*) AS n FROM ks_data_key WHERE data_class = ? AND period IS NULL AND kek_version >= ? AND destroyed_at IS NULL',
+      [dataClass, version],
+    );
+    return Number(count?.n ?? 0);
+  }
+
+  /**
+   * Re-wraps the live period KEKs of a class below `target` (one row each, guarded by its old
+   * version and `destroyed_at IS NULL`, so a period shredded meanwhile is never brought back).
+   * Counts the daily keys each covers.
+   */
+  private async rewrapPeriodKeks(
+    dataClass: DataClass,
+    target: number,
+    newKek: Buffer,
+  ): Promise<{ done: number; failed: number }> {
+    const rows = await this.db.query<
+      { period: string; kek_version: number; wrapped_kek: Buffer; keys: string }[]
+    >(
+      `SELECT p.period, p.kek_version, p.wrapped_kek,
+         (SELECT COUNT(*) FROM ks_data_key d WHERE d.data_class = p.data_class AND d.period = p.period AND d.destroyed_at IS NULL) AS \`keys\`
+       FROM ks_period_kek p WHERE p.data_class = ? AND p.kek_version < ? AND p.destroyed_at IS NULL`,
+      [dataClass, target],
+    );
+    let done = 0;
+    let failed = 0;
+    for (const row of rows) {
+      if (this.root.sealed) throw new Error('the key service was sealed during the rewrap');
+      try {
+        const periodKek = unwrapPeriodKek(
+          await this.keyrings.kek(dataClass, Number(row.kek_version)),
+          dataClass,
+          row.period,
+          row.wrapped_kek,
+        );
+        await this.db.query(
+          `UPDATE ks_period_kek SET wrapped_kek = ?, kek_version = ?, rewrapped_at = ?
+           WHERE data_class = ? AND period = ? AND kek_version = ? AND destroyed_at IS NULL`,
+          [
+            wrapPeriodKek(newKek, dataClass, row.period, periodKek),
+            target,
+            new Date(),
+            dataClass,
+            row.period,
+            row.kek_version,
+          ],
+        );
+        periodKek.fill(0);
+        done += Number(row.keys);
+      } catch (err) {
+        if (!(err instanceof CryptoError)) throw err;
+        failed += Math.max(1, Number(row.keys)); // stays as it is, and is reported
+      }
+    }
+    return { done, failed };
+  }
+
+  /**
+   * Moves daily keys stored before period KEKs (wrapped directly under a class KEK version) under
+   * their month's period KEK, in one statement per chunk; the data keys themselves do not change.
+   */
+  private async moveUnderPeriodKeks(
+    dataClass: DataClass,
+    rows: { id: Buffer; period: string; kek_version: number; wrapped_key: Buffer }[],
+  ): Promise<{ failed: number }> {
+    const periodKeks = new Map<string, Buffer>();
+    const updates: { id: Buffer; period: string; wrapped: Buffer }[] = [];
+    let failed = 0;
+    try {
+      for (const row of rows) {
+        try {
+          const dataKey = unwrapDataKey(
+            await this.keyrings.kek(dataClass, Number(row.kek_version)),
+            row.wrapped_key,
+          );
+          let periodKek = periodKeks.get(row.period);
+          if (!periodKek) {
+            periodKek = await this.dataKeys.periodKek(dataClass, row.period, 'system');
+            periodKeks.set(row.period, periodKek);
+          }
+          updates.push({ id: row.id, period: row.period, wrapped: wrapDataKey(periodKek, dataKey) });
+          dataKey.fill(0);
+        } catch (err) {
+          // a stored key that fails its integrity check (or lies in a destroyed month) stays, and is reported
+          if (!(err instanceof CryptoError) && !(err instanceof AppError && err.code === 'key_destroyed'))
+            throw err;
+          failed++;
+        }
+      }
+    } finally {
+      for (const periodKek of periodKeks.values()) periodKek.fill(0);
+    }
+    if (this.root.sealed) throw new Error('the key service was sealed during the rewrap');
+    if (updates.length > 0) {
+      // `period IS NULL` keeps a concurrent job's result, `destroyed_at IS NULL` never brings back
+      // a key shredded in the meantime
+      await this.db.query(
+        `UPDATE ks_data_key SET wrapped_key = CASE id ${updates.map(() => 'WHEN ? THEN ?').join(' ')} END,
+           period = CASE id ${updates.map(() => 'WHEN ? THEN ?').join(' ')} END,
+           kek_version = NULL, rewrapped_at = ? WHERE id IN (${updates.map(() => '?').join(', ')})
+           AND period IS NULL AND destroyed_at IS NULL`,
+        [
+          ...updates.flatMap((u) => [u.id, u.wrapped]),
+          ...updates.flatMap((u) => [u.id, u.period]),
+          new Date(),
+          ...updates.map((u) => u.id),
+        ],
+      );
+    }
+    return { failed };
   }
 
   /** Index keys are few (one per purpose): one by one, each row guarded by its old version. */
