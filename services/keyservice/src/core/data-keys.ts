@@ -83,7 +83,9 @@ const keyDestroyed = (what: string) =>
 /**
  * Data keys for the services: the daily key of each class (ks_data_key, a handle travels with
  * sealed objects), per-object keys wrapped under the newest KEK version, the blind-index keys
- * (ks_index_key), unwrap and rewrap of blobs, and crypto-shredding of old daily keys.
+ * (ks_index_key), unwrap and rewrap of blobs, and crypto-shredding by retention period: daily
+ * keys are wrapped under their month's period KEK (ks_period_kek), and a month past its retention
+ * and under no legal hold is destroyed whole (`retention` guards it).
  */
 export class DataKeys {
   constructor(
