@@ -22,7 +22,11 @@ export interface CompletenessAlertInput {
 export async function alertRecord(alert: AlertV1, keys: KeyProvider) {
   return {
     key: alert.corpId,
-    value: await sealBuffer(Buffer.from(JSON.stringify(alert)), keys, 'audit'),
+    value: await sealBuffer(Buffer.from(JSON.stringify(alert)), keys, 'audit', {
+      kind: 'alert',
+      corp: alert.corpId,
+      id: alert.id,
+    }),
     headers: { [KafkaHeaders.schema]: 'cz.alert.v1', [KafkaHeaders.corpId]: alert.corpId },
   };
 }

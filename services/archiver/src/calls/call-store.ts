@@ -3,7 +3,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ArchivedCallV1, CallRecordingAttachedV1, CallTranscriptV1, type CallEventV1 } from '@cz/contracts';
 import type { PoisonRecord } from '@cz/common';
-import { parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import { sealBuffer, sealedKeyInfo, type KeyProvider } from '@cz/common/crypto';
 import { SearchDocKinds, type TokenHasher } from '@cz/common/search';
 import { writeSearchTokens } from '../search/search-index';
 import { linkArchivedRecords } from '../alerts/alert-links';
@@ -101,7 +101,12 @@ async function sealTranscript(
   text: string,
   fields: Omit<SealedTranscript, 'sealed' | 'text'>,
 ): Promise<SealedTranscript> {
-  return { ...fields, text, sealed: await sealBuffer(Buffer.from(text, 'utf8'), keys, 'chat') };
+  const binding = {
+    kind: 'transcript',
+    corp: fields.corpId,
+    id: `${fields.callPk}/${fields.source}`,
+  } as const;
+  return { ...fields, text, sealed: await sealBuffer(Buffer.from(text, 'utf8'), keys, 'chat', binding) };
 }
 
 /**
@@ -162,7 +167,7 @@ async function insertTranscripts(
     ])
     .values(
       transcripts.map((t) => {
-        const header = parseSealedHeader(t.sealed);
+        const header = sealedKeyInfo(t.sealed);
         return {
           call_pk: t.callPk,
           source: t.source,

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { ArchivedMessageV1 } from '@cz/contracts';
 import { IndexPurposes, indexKeyFor, messageArchiveId } from '@cz/common';
-import { blindIndex, parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import { blindIndex, sealBuffer, sealedKeyInfo, type KeyProvider } from '@cz/common/crypto';
 import type { ConsentRow, MessageRow } from '../rows';
 
 /** Scope of a WeCom agree / disagree: consent to having the conversation archived. */
@@ -17,8 +17,12 @@ export async function prepareConsent(
 ): Promise<ConsentRow | undefined> {
   if (!message.consent) return undefined;
   const userid = message.consent.userid.trim();
-  const subjectSealed = await sealBuffer(Buffer.from(userid, 'utf8'), keys, 'pii');
-  const header = parseSealedHeader(subjectSealed);
+  const subjectSealed = await sealBuffer(Buffer.from(userid, 'utf8'), keys, 'pii', {
+    kind: 'consent',
+    corp: message.corpId,
+    id: message.msgid,
+  });
+  const header = sealedKeyInfo(subjectSealed);
   return {
     subjectIndex: blindIndex(await indexKeyFor(keys, IndexPurposes.consent), userid),
     subjectSealed,

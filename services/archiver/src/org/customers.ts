@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { externalUserIndex } from '@cz/common';
-import { parseSealedHeader, sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import { sealBuffer, sealedKeyInfo, type KeyProvider } from '@cz/common/crypto';
 import type { ArchiveHook, MessageRow } from '../rows';
 import { partyOf } from './conversations';
 
@@ -30,9 +30,19 @@ interface PreparedCustomer {
 
 const KNOWN_LIMIT = 500_000;
 
-export async function sealCustomerProfile(keys: KeyProvider, profile: CustomerProfile) {
-  const sealed = await sealBuffer(Buffer.from(JSON.stringify(profile)), keys, 'pii');
-  const header = parseSealedHeader(sealed);
+/** Bound like the portal's directory binds it: `customer/<external index>` of the corp. */
+export async function sealCustomerProfile(
+  keys: KeyProvider,
+  corpId: string,
+  externalIndex: string,
+  profile: CustomerProfile,
+) {
+  const sealed = await sealBuffer(Buffer.from(JSON.stringify(profile)), keys, 'pii', {
+    kind: 'profile',
+    corp: corpId,
+    id: `customer/${externalIndex}`,
+  });
+  const header = sealedKeyInfo(sealed);
   return { sealed, kekId: header.kekId, kekVersion: header.kekVersion };
 }
 
@@ -71,7 +81,7 @@ export function customerRegistryHook(db: DataSource, keys: KeyProvider): Archive
       }
       const prepared: PreparedCustomer[] = [];
       for (const w of wanted.values()) {
-        const { sealed, kekId, kekVersion } = await sealCustomerProfile(keys, {
+        const { sealed, kekId, kekVersion } = await sealCustomerProfile(keys, w.corpId, w.externalIndex, {
           externalUserId: w.externalUserId,
         });
         prepared.push({ corpId: w.corpId, externalIndex: w.externalIndex, sealed, kekId, kekVersion });

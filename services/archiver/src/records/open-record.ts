@@ -2,7 +2,15 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import type { KafkaMessage } from 'kafkajs';
 import type { PoisonRecord } from '@cz/common';
-import { CryptoError, openBuffer, parseSealedHeader, type KeyProvider } from '@cz/common/crypto';
+import { KafkaHeaders, type ArchivedMessageV1 } from '@cz/contracts';
+import {
+  CryptoError,
+  openSealed,
+  sealedKeyInfo,
+  type BindingKind,
+  type KeyProvider,
+  type SealBinding,
+} from '@cz/common/crypto';
 
 /*
  * The one way the archiver reads a sealed Kafka record, for every topic (chat, calls, events,
@@ -26,11 +34,14 @@ export interface OpenedRecord<T = unknown> {
 async function openRecord(message: KafkaMessage, keys: KeyProvider): Promise<OpenedRecord | PoisonRecord> {
   if (!message.value || message.value.length === 0) return { message, error: 'empty record value' };
   try {
-    const header = parseSealedHeader(message.value);
-    const plaintext = await openBuffer(message.value, keys);
+    const header = sealedKeyInfo(message.value);
+    const { plaintext, binding } = await openSealed(message.value, keys);
+    const value = JSON.parse(plaintext.toString('utf8')) as unknown;
+    const misplaced = bindingProblem(message, binding, value);
+    if (misplaced) return { message, error: `crypto:binding_mismatch: ${misplaced}` };
     return {
       message,
-      value: JSON.parse(plaintext.toString('utf8')) as unknown,
+      value,
       sealed: message.value,
       kekId: header.kekId,
       kekVersion: header.kekVersion,
@@ -40,6 +51,50 @@ async function openRecord(message: KafkaMessage, keys: KeyProvider): Promise<Ope
     if (err instanceof SyntaxError) return { message, error: `json: ${err.message}` };
     throw err;
   }
+}
+
+/** The record kind each topic's values are bound to (sealed format v2). */
+const KIND_OF_SCHEMA: Readonly<Record<string, BindingKind>> = {
+  'cz.msg.v1': 'msg',
+  'cz.call.v1': 'call',
+  'cz.event.v1': 'event',
+  'cz.alert.v1': 'alert',
+};
+
+function headerText(message: KafkaMessage, name: string): string | undefined {
+  const raw = message.headers?.[name];
+  const first = Array.isArray(raw) ? raw[0] : raw;
+  return first === undefined ? undefined : first.toString();
+}
+
+/**
+ * The archiver stores a value's bytes in the row of the record inside it, so the value must belong
+ * there: a v2 value's binding (verified under its tag) must name the topic's kind, the corp of the
+ * Kafka header and the id of the record it holds; a v1 value (no binding) must at least hold a
+ * record of the header's corp. Returns what disagrees, or undefined.
+ */
+function bindingProblem(
+  message: KafkaMessage,
+  binding: SealBinding | undefined,
+  value: unknown,
+): string | undefined {
+  const corpHeader = headerText(message, KafkaHeaders.corpId);
+  const schema = headerText(message, KafkaHeaders.schema);
+  const record = (typeof value === 'object' && value !== null ? value : {}) as {
+    id?: unknown;
+    corpId?: unknown;
+  };
+  if (corpHeader !== undefined && record.corpId !== undefined && record.corpId !== corpHeader)
+    return `the record's corp differs from the ${KafkaHeaders.corpId} header`;
+  if (!binding) return undefined;
+  const kind = schema === undefined ? undefined : KIND_OF_SCHEMA[schema];
+  if (kind !== undefined && binding.kind !== kind) return `bound to a ${binding.kind} record, not ${kind}`;
+  if (corpHeader !== undefined && binding.corp !== corpHeader) return 'bound to another corp than its header';
+  if (record.corpId !== undefined && binding.corp !== record.corpId)
+    return "bound to another corp than its record's";
+  if (typeof record.id === 'string' && binding.id !== record.id)
+    return "bound to another id than its record's";
+  return undefined;
 }
 
 const isPoison = (record: OpenedRecord | PoisonRecord): record is PoisonRecord => 'error' in record;
@@ -92,4 +147,48 @@ export async function decodeRecords<T>(
     else records.push({ ...opened, value: reading.value });
   }
   return { records, poison };
+}
+
+/**
+ * Opens a chat record as stored in `message` (backfills): its v2 binding and its content's ids
+ * must be the row's. Returns undefined for a value that does not belong to its row (moved or
+ * altered): it is not indexed. A key-source outage is thrown.
+ */
+export async function openStoredMessage(
+  keys: KeyProvider,
+  row: { id: string; corp_id: string; msgid: string; conversation_id: string; sealed_record: Buffer },
+): Promise<ArchivedMessageV1 | undefined> {
+  try {
+    const binding: SealBinding = { kind: 'msg', corp: row.corp_id, id: row.id };
+    const message = JSON.parse(
+      (await openSealed(row.sealed_record, keys, binding)).plaintext.toString('utf8'),
+    ) as ArchivedMessageV1;
+    const matches =
+      message.id === row.id &&
+      message.corpId === row.corp_id &&
+      message.msgid === row.msgid &&
+      message.conversationId === row.conversation_id;
+    return matches ? message : undefined;
+  } catch (err) {
+    if (err instanceof CryptoError || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** Opens a stored transcript against its row (v2 binding; a v1 transcript is plain text with nothing to compare). */
+export async function openStoredTranscript(
+  keys: KeyProvider,
+  row: { call_pk: string; source: string; corp_id: string; sealed_text: Buffer },
+): Promise<string | undefined> {
+  try {
+    const binding: SealBinding = {
+      kind: 'transcript',
+      corp: row.corp_id,
+      id: `${row.call_pk}/${row.source}`,
+    };
+    return (await openSealed(row.sealed_text, keys, binding)).plaintext.toString('utf8');
+  } catch (err) {
+    if (err instanceof CryptoError) return undefined;
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { ArchivedMessageV1 } from '@cz/contracts';
-import { openBuffer, type KeyProvider } from '@cz/common/crypto';
+import type { KeyProvider } from '@cz/common/crypto';
+import { openStoredMessage } from '../records/open-record';
 import { SearchDocKinds, type TokenHasher } from '@cz/common/search';
 import type { ArchiveHook, MessageRow } from '../rows';
 import { writeSearchTokens } from './search-index';
@@ -19,6 +19,9 @@ interface QueuedRow {
 
 interface StoredMessage {
   id: string;
+  corp_id: string;
+  msgid: string;
+  conversation_id: string;
   msgtime: Date;
   kek_id: string;
   kek_version: number;
@@ -75,15 +78,15 @@ export async function backfillStep(
   );
   if (queued.length === 0) return 0;
   const stored = await db.query<StoredMessage[]>(
-    `SELECT id, msgtime, kek_id, kek_version, sealed_record FROM message
+    `SELECT id, corp_id, msgid, conversation_id, msgtime, kek_id, kek_version, sealed_record FROM message
      WHERE ${queued.map(() => '(msgtime = ? AND id = ?)').join(' OR ')}`,
     queued.flatMap((q) => [q.msgtime, q.id]),
   );
   const rows: MessageRow[] = [];
   for (const s of stored) {
-    const message = JSON.parse(
-      (await openBuffer(s.sealed_record, keys)).toString('utf8'),
-    ) as ArchivedMessageV1;
+    // a value that does not belong to its row is not indexed (its queue entry is still done)
+    const message = await openStoredMessage(keys, s);
+    if (!message) continue;
     rows.push({ message, sealedRecord: s.sealed_record, kekId: s.kek_id, kekVersion: s.kek_version });
   }
   const prepared = customers.prepare ? await customers.prepare(rows) : undefined;

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { openBuffer, type KeyProvider } from '@cz/common/crypto';
+import type { KeyProvider } from '@cz/common/crypto';
+import { openStoredTranscript } from '../records/open-record';
 import { SearchDocKinds, type TokenHasher } from '@cz/common/search';
 import { writeSearchTokens, type IndexDoc } from './search-index';
 
@@ -13,6 +14,7 @@ import { writeSearchTokens, type IndexDoc } from './search-index';
 interface Queued {
   call_pk: string;
   source: string;
+  corp_id: string | null;
   start_time: Date;
   sealed_text: Buffer | null;
 }
@@ -25,7 +27,7 @@ export async function transcriptBackfillStep(
   batchSize = 50,
 ): Promise<number> {
   const queued = await db.query<Queued[]>(
-    `SELECT q.call_pk, q.source, c.start_time, t.sealed_text FROM call_transcript_backfill q
+    `SELECT q.call_pk, q.source, t.corp_id, c.start_time, t.sealed_text FROM call_transcript_backfill q
      LEFT JOIN call_transcript t ON t.call_pk = q.call_pk AND t.source = q.source
      LEFT JOIN call_record c ON c.id = q.call_pk
      ORDER BY q.call_pk, q.source LIMIT ${Math.floor(batchSize)}`,
@@ -34,14 +36,20 @@ export async function transcriptBackfillStep(
   const docs: { key: string; doc: IndexDoc }[] = [];
   for (const row of queued) {
     // a queued transcript whose rows are gone has nothing to index; its queue row is removed
-    if (!row.sealed_text || !row.start_time) continue;
+    if (!row.sealed_text || !row.start_time || row.corp_id === null) continue;
+    const text = await openStoredTranscript(keys, {
+      ...row,
+      corp_id: row.corp_id,
+      sealed_text: row.sealed_text,
+    });
+    if (text === undefined) continue; // does not belong to its row: not indexed
     docs.push({
       key: `${row.call_pk}:${row.source}`,
       doc: {
         id: row.call_pk,
         time: new Date(row.start_time).getTime(),
         kind: SearchDocKinds.callTranscript,
-        text: (await openBuffer(row.sealed_text, keys)).toString('utf8'),
+        text,
       },
     });
   }
