@@ -4,33 +4,57 @@
  *   npx tsx services/keyservice/src/cli.ts <command> [options]      (or: make keys ARGS="<command> …")
  *
  * The key service URL comes from CZ_KEYSERVICE_URL (default http://127.0.0.1:8082). Commands that
- * need an officer read the officer's credential from CZ_KEYS_OFFICER_TOKEN or --token-file.
+ * need an officer read the officer's credential from CZ_KEYS_OFFICER_TOKEN or --token-file; the
+ * officer's SM2 private key (keygen) opens what the key service encrypted to them (--key).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { optionalClientTlsFromEnv, secureFetch } from '@cz/common';
+import { sm2GenerateKeyPair } from '@cz/common/crypto';
 import type {
   AuditVerifyReply,
+  CallerListReply,
+  CallerOperation,
+  CollectedCredential,
   CreateKeyRequest,
   DataClassName,
-  IssuedCredential,
   KeyInitReply,
   KeyRequestListReply,
   KeyRequestView,
   KeyServiceStatus,
   KeyringListReply,
+  OfficerListReply,
+  OfficerView,
   RewrapJobView,
 } from '@cz/contracts';
+import { publicKeyFingerprint } from './core/credentials';
+import { decryptAsOfficer } from './core/officer-envelope';
 
 const USAGE = `keys — security officers' CLI for the Cunzheng key service
 
+ Ceremony (once per deployment)
+  keygen --out FILE                        an officer's SM2 key pair: FILE (private, 0600), FILE.pub
+  enrol NAME --public-key FILE [--bootstrap-secret-file F] [--skip-existing]
+                                           before init: enrol an officer's public key
+  init --threshold 3 [--bootstrap-secret-file F] --out DIR
+                                           one share per enrolled officer; writes DIR/NAME.share.sm2 and
+                                           DIR/NAME.credential.sm2, each encrypted to that officer only
+  open-credential --key FILE --in FILE --save FILE
+                                           an officer decrypts their credential from init
+  register-key --public-key FILE [--skip-registered]
+                                           an officer of a service initialised before enrolment existed
+
+ Seal
   status                                   sealed or not, unseal progress
-  init --shares 5 --threshold 3 --officer NAME… [--caller NAME[:class,class]…]
-       [--save-demo-secrets DIR]           initialise once; prints the shares and credentials ONCE
-  unseal [--share-file FILE | --demo-dir DIR | --reset]
-                                           submit one share (prompted for when no file is given)
+  unseal --key FILE --share-file FILE      decrypt your share with your key and submit it (officer)
+  unseal --plain-share-file FILE           a share of a service initialised before enrolment (officer)
+  unseal --reset                           abandon the unseal round in progress (officer)
+  unseal --demo-dir DIR                    local stack only: every officer kept in DIR submits
   seal                                     forget the root key now (officer)
+
+ Keyrings (dual control: one officer requests, another approves)
   keyrings                                 KEK versions, min_decryption_version, data keys per version
   rotate-request --class C --reason TEXT
   min-version-request --class C --version N --reason TEXT
@@ -38,28 +62,41 @@ const USAGE = `keys — security officers' CLI for the Cunzheng key service
   deletion-request --class C --allowed true|false --reason TEXT
   destroy-request --class C --before YYYY-MM-DD --reason TEXT  (crypto-shredding at end of retention)
   requests [--status pending|executed|rejected|failed]
-  approve ID | reject ID                   the second officer decides (dual control)
+  approve ID | reject ID --reason TEXT     the second officer decides
   rewrap [--class C] [--no-wait]           re-wrap stored data keys under the newest KEK versions
   verify                                   check the key service's SM3 audit chain
-  caller-add NAME [--classes chat,pii] [--save FILE]
-                                           issue (or re-issue) a service credential
+
+ Callers and officers (dual control too)
+  callers | officers                       who may call, with what; officers and key fingerprints
+  caller-add NAME [--classes chat,pii] [--operations keys.seal,…] [--corps ID,…|*] [--reason TEXT]
+  caller-reissue NAME --reason TEXT        a fresh credential (the old one stops working)
+  caller-widen NAME [--classes …] [--operations …] [--corps …] --reason TEXT [--if-needed]
+  caller-revoke NAME --reason TEXT | officer-revoke NAME --reason TEXT
+  collect ID --key FILE [--save FILE]      the requester collects an approved credential, once
+  (request commands print the request id alone with --print-id)
 
 Officer commands read the credential from CZ_KEYS_OFFICER_TOKEN or --token-file FILE.
-Classes: chat, recording, pii, index, audit.`;
+Classes: chat, recording, pii, index, audit. Nothing is granted by default.`;
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    shares: { type: 'string' },
     threshold: { type: 'string' },
-    officer: { type: 'string', multiple: true },
-    caller: { type: 'string', multiple: true },
-    'save-demo-secrets': { type: 'string' },
+    out: { type: 'string' },
+    in: { type: 'string' },
+    key: { type: 'string' },
+    'public-key': { type: 'string' },
+    'bootstrap-secret-file': { type: 'string' },
+    'skip-existing': { type: 'boolean' },
+    'skip-registered': { type: 'boolean' },
     'share-file': { type: 'string' },
+    'plain-share-file': { type: 'string' },
     'demo-dir': { type: 'string' },
     reset: { type: 'boolean' },
     class: { type: 'string' },
     classes: { type: 'string' },
+    operations: { type: 'string' },
+    corps: { type: 'string' },
     reason: { type: 'string' },
     version: { type: 'string' },
     period: { type: 'string' },
@@ -67,15 +104,27 @@ const { values: opts, positionals } = parseArgs({
     before: { type: 'string' },
     status: { type: 'string' },
     'no-wait': { type: 'boolean' },
+    'if-needed': { type: 'boolean' },
+    'print-id': { type: 'boolean' },
     save: { type: 'string' },
     'token-file': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 
-const baseUrl = (process.env.CZ_KEYSERVICE_URL ?? 'http://127.0.0.1:8082').replace(/\/+$/, '');
+const baseUrl = (process.env.CZ_KEYSERVICE_URL ?? 'https://127.0.0.1:8082').replace(/\/+$/, '');
+// HTTPS verified against the stack's CA (CZ_TLS_CA_FILE), with the local tools' client certificate
+const keyServiceFetch = secureFetch(optionalClientTlsFromEnv());
 
-class CliError extends Error {}
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly status = 0,
+    readonly code = '',
+  ) {
+    super(message);
+  }
+}
 
 function officerToken(): string {
   const file = opts['token-file'];
@@ -91,7 +140,7 @@ async function api<T>(method: string, path: string, body?: unknown, token?: stri
   if (token) headers.authorization = `Bearer ${token}`;
   let res: Response;
   try {
-    res = await fetch(`${baseUrl}${path}`, {
+    res = await keyServiceFetch(`${baseUrl}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -106,7 +155,11 @@ async function api<T>(method: string, path: string, body?: unknown, token?: stri
   const json = text ? (JSON.parse(text) as unknown) : {};
   if (!res.ok) {
     const error = json as { code?: string; message?: string };
-    throw new CliError(`refused (${res.status} ${error.code ?? ''}): ${error.message ?? text}`);
+    throw new CliError(
+      `refused (${res.status} ${error.code ?? ''}): ${error.message ?? text}`,
+      res.status,
+      error.code ?? '',
+    );
   }
   return json as T;
 }
@@ -179,64 +232,88 @@ async function main(): Promise<void> {
       printStatus(await api<KeyServiceStatus>('GET', '/v1/sys/status'));
       return;
 
-    case 'init': {
-      const callers = (opts.caller ?? []).map((spec) => {
-        const [name, classes] = spec.split(':');
-        return classes ? { name: name!, classes: classes.split(',') as DataClassName[] } : { name: name! };
-      });
-      const reply = await api<KeyInitReply>('POST', '/v1/sys/init', {
-        shares: Number(need('shares')),
-        threshold: Number(need('threshold')),
-        officers: opts.officer ?? [],
-        callers,
-      });
-      const dir = opts['save-demo-secrets'];
-      if (dir) {
-        saveDemoSecrets(dir, reply);
-        console.log(`key service initialised: ${reply.shares.length} shares (threshold ${reply.threshold}),`);
-        console.log(
-          `${reply.officers.length} officer and ${reply.callers.length} service credentials written to ${dir}`,
-        );
-        console.log(
-          'DEMO ONLY: a real deployment never writes shares to disk; each officer keeps one share.',
-        );
-        return;
+    case 'keygen': {
+      const out = need('out');
+      if (existsSync(out)) throw new CliError(`${out} exists: refusing to overwrite a private key`);
+      const pair = sm2GenerateKeyPair();
+      writeSecret(out, pair.privateKey);
+      writeFileSync(`${out}.pub`, `${pair.publicKey}\n`);
+      console.log(`SM2 key pair: private ${out} (keep it offline), public ${out}.pub`);
+      console.log(`fingerprint (SM3): ${publicKeyFingerprint(pair.publicKey)}`);
+      return;
+    }
+
+    case 'enrol': {
+      if (!arg) throw new CliError('usage: keys enrol NAME --public-key FILE');
+      const publicKey = readText(need('public-key'));
+      try {
+        const officer = await api<OfficerView>('POST', '/v1/sys/enrol', {
+          name: arg,
+          publicKey,
+          bootstrapSecret: bootstrapSecret(),
+        });
+        console.log(`enrolled ${officer.name}, key fingerprint ${officer.publicKeyFingerprint}`);
+      } catch (err) {
+        if (!(opts['skip-existing'] && err instanceof CliError && err.code === 'officer_exists')) throw err;
+        console.log(`${arg} is already enrolled`);
       }
-      console.log(`Key service initialised. The root key was split into ${reply.shares.length} shares;`);
-      console.log(
-        `any ${reply.threshold} of them unseal the service. Hand each share to a different security`,
-      );
-      console.log('officer NOW: they are shown this once and stored nowhere.\n');
-      reply.shares.forEach((share, i) => console.log(`  share ${i + 1}: ${share}`));
-      console.log('\nOfficer credentials (each officer keeps their own):');
-      for (const officer of reply.officers) console.log(`  ${officer.name}: ${officer.token}`);
-      console.log('\nService credentials (CZ_KEYSERVICE_TOKEN of each service):');
-      for (const caller of reply.callers) console.log(`  ${caller.name}: ${caller.token}`);
-      console.log('\nThe service is sealed: unseal it with keys unseal (one share per officer).');
+      return;
+    }
+
+    case 'init': {
+      const out = need('out');
+      const reply = await api<KeyInitReply>('POST', '/v1/sys/init', {
+        threshold: Number(need('threshold')),
+        bootstrapSecret: bootstrapSecret(),
+      });
+      mkdirSync(out, { recursive: true, mode: 0o700 });
+      for (const officer of reply.officers) {
+        writeSecret(join(out, `${officer.name}.share.sm2`), officer.encryptedShare);
+        writeSecret(join(out, `${officer.name}.credential.sm2`), officer.encryptedCredential);
+      }
+      console.log(`Key service initialised: ${reply.shares} shares, any ${reply.threshold} unseal it.`);
+      console.log(`Each officer's share and credential, encrypted to that officer's key, are in ${out}:`);
+      for (const officer of reply.officers)
+        console.log(`  ${officer.name}: ${officer.name}.share.sm2, ${officer.name}.credential.sm2`);
+      console.log('Hand each officer their two files; only their private key opens them.');
+      console.log('The service is sealed: officers unseal it with keys unseal --key … --share-file ….');
+      return;
+    }
+
+    case 'open-credential': {
+      const token = decryptAsOfficer(readText(need('in')), readText(need('key')));
+      writeSecret(need('save'), token);
+      console.log(`credential written to ${opts.save}`);
+      return;
+    }
+
+    case 'register-key': {
+      const publicKey = readText(need('public-key'));
+      try {
+        await api('POST', '/v1/officers/me/public-key', { publicKey }, officerToken());
+        console.log(`key registered, fingerprint ${publicKeyFingerprint(publicKey)}`);
+      } catch (err) {
+        if (!(opts['skip-registered'] && err instanceof CliError && err.code === 'key_registered')) throw err;
+        console.log('a key is already registered');
+      }
       return;
     }
 
     case 'unseal': {
       if (opts.reset) {
-        printStatus(await api<KeyServiceStatus>('POST', '/v1/sys/unseal', { reset: true }));
+        printStatus(await api<KeyServiceStatus>('POST', '/v1/sys/unseal', { reset: true }, officerToken()));
         return;
       }
       const demoDir = opts['demo-dir'];
       if (demoDir) {
-        const sharesDir = join(demoDir, 'shares');
-        let status = await api<KeyServiceStatus>('GET', '/v1/sys/status');
-        for (const file of readdirSync(sharesDir).sort()) {
-          if (!status.sealed) break;
-          const share = readFileSync(join(sharesDir, file), 'utf8').trim();
-          status = await api<KeyServiceStatus>('POST', '/v1/sys/unseal', { share });
-        }
-        printStatus(status);
-        if (status.sealed) throw new CliError('still sealed: not enough demo shares');
+        printStatus(await unsealDemo(demoDir));
         return;
       }
-      const file = opts['share-file'];
-      const share = file ? readFileSync(file, 'utf8').trim() : await prompt('unseal share: ');
-      printStatus(await api<KeyServiceStatus>('POST', '/v1/sys/unseal', { share }));
+      let share: string;
+      if (opts['share-file']) share = decryptAsOfficer(readText(opts['share-file']), readText(need('key')));
+      else if (opts['plain-share-file']) share = readText(opts['plain-share-file']);
+      else share = await prompt('unseal share: ');
+      printStatus(await api<KeyServiceStatus>('POST', '/v1/sys/unseal', { share }, officerToken()));
       return;
     }
 
@@ -310,11 +387,14 @@ async function main(): Promise<void> {
 
     case 'approve':
     case 'reject': {
-      if (!arg) throw new CliError(`usage: keys ${command} REQUEST_ID`);
+      if (!arg)
+        throw new CliError(
+          `usage: keys ${command} REQUEST_ID${command === 'reject' ? ' --reason TEXT' : ''}`,
+        );
       const request = await api<KeyRequestView>(
         'POST',
         `/v1/requests/${arg}/${command}`,
-        undefined,
+        command === 'reject' ? { reason: need('reason') } : undefined,
         officerToken(),
       );
       console.log(
@@ -364,19 +444,77 @@ async function main(): Promise<void> {
       return;
     }
 
+    case 'callers': {
+      const { callers } = await api<CallerListReply>('GET', '/v1/callers', undefined, officerToken());
+      for (const c of callers) {
+        console.log(
+          `${c.name.padEnd(14)} ${c.state.padEnd(8)} classes ${c.classes.join(',') || '-'}  operations ${c.operations.join(',') || '-'}  corps ${c.corps.join(',') || '-'}  (by ${c.createdBy}${c.revokedBy ? `, revoked by ${c.revokedBy}` : ''})`,
+        );
+      }
+      return;
+    }
+
+    case 'officers': {
+      const { officers } = await api<OfficerListReply>('GET', '/v1/officers', undefined, officerToken());
+      for (const o of officers)
+        console.log(`${o.name.padEnd(14)} ${o.state.padEnd(9)} key ${o.publicKeyFingerprint ?? '-'}`);
+      return;
+    }
+
     case 'caller-add': {
-      if (!arg) throw new CliError('usage: keys caller-add NAME [--classes chat,pii] [--save FILE]');
-      const classes = opts.classes ? (opts.classes.split(',') as DataClassName[]) : undefined;
-      const issued = await api<IssuedCredential>(
-        'POST',
-        '/v1/callers',
-        classes ? { name: arg, classes } : { name: arg },
+      if (!arg) throw new CliError('usage: keys caller-add NAME [--classes …] [--operations …] [--corps …]');
+      return custodyRequest('/v1/callers', {
+        name: arg,
+        classes: listOption('classes'),
+        operations: listOption('operations'),
+        corps: listOption('corps'),
+        ...(opts.reason ? { reason: opts.reason } : {}),
+      });
+    }
+
+    case 'caller-widen': {
+      if (!arg)
+        throw new CliError(
+          'usage: keys caller-widen NAME [--classes …] [--operations …] [--corps …] --reason TEXT',
+        );
+      const wanted = {
+        classes: listOption<DataClassName>('classes'),
+        operations: listOption<CallerOperation>('operations'),
+        corps: listOption('corps'),
+      };
+      if (opts['if-needed']) {
+        const { callers } = await api<CallerListReply>('GET', '/v1/callers', undefined, officerToken());
+        const current = callers.find((c) => c.name === arg);
+        if (!current) throw new CliError(`no caller ${arg}`);
+        wanted.classes = wanted.classes.filter((c) => !current.classes.includes(c));
+        wanted.operations = wanted.operations.filter((o) => !current.operations.includes(o));
+        wanted.corps = wanted.corps.filter((c) => !current.corps.includes(c));
+        if (wanted.classes.length + wanted.operations.length + wanted.corps.length === 0) return;
+      }
+      return custodyRequest(`/v1/callers/${arg}/widen`, { ...wanted, reason: need('reason') });
+    }
+
+    case 'caller-reissue':
+    case 'caller-revoke':
+    case 'officer-revoke': {
+      if (!arg) throw new CliError(`usage: keys ${command} NAME --reason TEXT`);
+      const [kind, action] = command.split('-') as ['caller' | 'officer', string];
+      return custodyRequest(`/v1/${kind}s/${arg}/${action}`, { reason: need('reason') });
+    }
+
+    case 'collect': {
+      if (!arg) throw new CliError('usage: keys collect REQUEST_ID --key FILE [--save FILE]');
+      const collected = await api<CollectedCredential>(
+        'GET',
+        `/v1/requests/${arg}/credential`,
+        undefined,
         officerToken(),
       );
+      const token = decryptAsOfficer(collected.encryptedToken, readText(need('key')));
       if (opts.save) {
-        writeSecret(opts.save, issued.token);
-        console.log(`credential of ${issued.name} written to ${opts.save}`);
-      } else console.log(`${issued.name}: ${issued.token}`);
+        writeSecret(opts.save, token);
+        console.log(`credential of ${collected.name} written to ${opts.save}`);
+      } else console.log(`${collected.name}: ${token}`);
       return;
     }
 
@@ -385,16 +523,77 @@ async function main(): Promise<void> {
   }
 }
 
-/** Local stack only: keeps shares and credentials in files so `make up` can unseal unattended. */
-function saveDemoSecrets(dir: string, reply: KeyInitReply): void {
-  if (existsSync(join(dir, 'shares')))
-    throw new CliError(`${dir}/shares exists: refusing to overwrite demo shares`);
-  for (const sub of ['', 'shares', 'officers', 'callers'])
-    mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
-  reply.shares.forEach((share, i) => writeSecret(join(dir, 'shares', `share-${i + 1}`), share));
-  for (const officer of reply.officers)
-    writeSecret(join(dir, 'officers', `${officer.name}.token`), officer.token);
-  for (const caller of reply.callers) writeSecret(join(dir, 'callers', `${caller.name}.token`), caller.token);
+const readText = (file: string) => readFileSync(file, 'utf8').trim();
+
+function bootstrapSecret(): string {
+  const file = opts['bootstrap-secret-file'];
+  const secret = file ? readText(file) : process.env.CZ_KEYS_BOOTSTRAP_SECRET;
+  if (!secret)
+    throw new CliError(
+      'this needs the bootstrap secret: --bootstrap-secret-file or CZ_KEYS_BOOTSTRAP_SECRET',
+    );
+  return secret;
+}
+
+function listOption<T extends string>(name: 'classes' | 'operations' | 'corps'): T[] {
+  const value = opts[name];
+  return value ? (value.split(',').filter(Boolean) as T[]) : [];
+}
+
+async function custodyRequest(path: string, body: object): Promise<void> {
+  const request = await api<KeyRequestView>('POST', path, body, officerToken());
+  if (opts['print-id']) {
+    console.log(request.id);
+    return;
+  }
+  console.log(
+    `request ${request.id} (${request.kind} ${JSON.stringify(request.params)}) is pending until ${request.expiresAt}`,
+  );
+  console.log(`another security officer approves it with: keys approve ${request.id}`);
+  if (request.kind === 'caller.issue' || request.kind === 'caller.reissue')
+    console.log(`then you collect the credential with: keys collect ${request.id} --key YOUR_KEY`);
+}
+
+/**
+ * Local stack only (scripts/services/env.sh keeps every officer's key and credential in DIR so
+ * that make up can unseal unattended): each officer decrypts their own share and submits it. A
+ * stack initialised before enrolment keeps plain shares in DIR/shares instead.
+ */
+async function unsealDemo(dir: string): Promise<KeyServiceStatus> {
+  let status = await api<KeyServiceStatus>('GET', '/v1/sys/status');
+  const officers = readdirSync(join(dir, 'officers'))
+    .filter((f) => f.endsWith('.token'))
+    .map((f) => f.slice(0, -'.token'.length))
+    .sort();
+  const legacyShares = existsSync(join(dir, 'shares'))
+    ? readdirSync(join(dir, 'shares'))
+        .filter((f) => /^share-\d+$/.test(f))
+        .sort()
+    : [];
+  for (const [i, name] of officers.entries()) {
+    if (!status.sealed) break;
+    const token = readText(join(dir, 'officers', `${name}.token`));
+    const sealedShare = join(dir, 'init', `${name}.share.sm2`);
+    let share: string;
+    if (existsSync(sealedShare))
+      share = decryptAsOfficer(readText(sealedShare), readText(join(dir, 'officers', `${name}.key`)));
+    else if (legacyShares[i]) share = readText(join(dir, 'shares', legacyShares[i]));
+    else continue;
+    status = await api<KeyServiceStatus>('POST', '/v1/sys/unseal', { share }, token);
+  }
+  // a stack from before enrolment may keep more plain shares than officers
+  for (const file of legacyShares.slice(officers.length)) {
+    if (!status.sealed || officers.length === 0) break;
+    const token = readText(join(dir, 'officers', `${officers[0]}.token`));
+    status = await api<KeyServiceStatus>(
+      'POST',
+      '/v1/sys/unseal',
+      { share: readText(join(dir, 'shares', file)) },
+      token,
+    );
+  }
+  if (status.sealed) throw new CliError('still sealed: not enough officers in the demo directory');
+  return status;
 }
 
 main().catch((err: unknown) => {

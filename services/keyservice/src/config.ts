@@ -1,4 +1,5 @@
 import { databaseConfig, envInt, envString, type DatabaseConfig } from '@cz/common';
+import { DEFAULT_RETENTION_MONTHS, retentionFromEnv, type RetentionMonths } from './core/retention';
 
 /**
  * The key service's database: its own schema (CZ_KEYS_DB_NAME, default cz_keys) and, where the
@@ -23,6 +24,21 @@ export interface KeyServiceSettings {
   autoRotateCheckMs: number;
   /** how long a dual-control request waits for approval */
   requestTtlMs: number;
+  /**
+   * how long a looked-up credential is trusted before the database is asked again: a revocation
+   * reaches every replica within it (≤ 30 s, so with the consumers' own ≤ 30 s cache ≤ 60 s)
+   */
+  principalCacheMs: number;
+  /**
+   * the one-time secret set at deploy time (CZ_KEYS_BOOTSTRAP_SECRET) that officers' enrolment and
+   * init need; unset = neither is possible, and after init it is refused anyway
+   */
+  bootstrapSecret: string | undefined;
+  /**
+   * months each class's key material is kept after the end of the month it belongs to, never below
+   * the legal minimum (CZ_KEYS_RETENTION_MONTHS_<CLASS>; see core/retention.ts)
+   */
+  retentionMonths: RetentionMonths;
 }
 
 /** What an app built without settings (tests, benches) uses; the server reads the env instead. */
@@ -31,7 +47,13 @@ export const DEFAULT_KEY_SERVICE_SETTINGS: Readonly<KeyServiceSettings> = {
   unsealRoundTimeoutMs: 600 * 1000,
   autoRotateCheckMs: 60 * 1000,
   requestTtlMs: 72 * 3600 * 1000,
+  principalCacheMs: 30 * 1000,
+  bootstrapSecret: undefined,
+  retentionMonths: DEFAULT_RETENTION_MONTHS,
 };
+
+/** The longest principal cache the key service accepts: half of the 60 s revocation window. */
+export const MAX_PRINCIPAL_CACHE_MS = 30 * 1000;
 
 /** The settings from the environment, read once when the server starts. */
 export function keyServiceSettings(): KeyServiceSettings {
@@ -42,5 +64,11 @@ export function keyServiceSettings(): KeyServiceSettings {
       envInt('CZ_KEYS_UNSEAL_TIMEOUT_SECONDS', defaults.unsealRoundTimeoutMs / 1000) * 1000,
     autoRotateCheckMs: envInt('CZ_KEYS_AUTO_ROTATE_CHECK_SECONDS', defaults.autoRotateCheckMs / 1000) * 1000,
     requestTtlMs: envInt('CZ_KEYS_REQUEST_TTL_HOURS', defaults.requestTtlMs / 3600000) * 3600 * 1000,
+    principalCacheMs: Math.min(
+      MAX_PRINCIPAL_CACHE_MS,
+      envInt('CZ_KEYS_PRINCIPAL_CACHE_SECONDS', defaults.principalCacheMs / 1000) * 1000,
+    ),
+    bootstrapSecret: process.env.CZ_KEYS_BOOTSTRAP_SECRET || undefined,
+    retentionMonths: retentionFromEnv(),
   };
 }

@@ -4,6 +4,7 @@ import { AppError } from '@cz/common';
 import type { DataClass } from '@cz/common/crypto';
 import type { CreateKeyRequest, KeyRequestStatus, KeyRequestView } from '@cz/contracts';
 import type { AuditTrail } from './audit-trail';
+import { isCustodyKind, type Custody, type CustodyParams } from './custody';
 import type { DataKeys } from './data-keys';
 import type { Keyrings } from './keyrings';
 import { kekIdOf } from './material';
@@ -12,7 +13,8 @@ import { actorOf, type Principal } from './principal';
 interface RequestRow {
   id: string;
   kind: KeyRequestView['kind'];
-  data_class: DataClass;
+  /** null for caller and officer requests */
+  data_class: DataClass | null;
   params: string | Record<string, unknown>;
   reason: string;
   status: KeyRequestStatus;
@@ -22,6 +24,8 @@ interface RequestRow {
   decided_by: string | null;
   decided_at: Date | null;
   result: string | Record<string, unknown> | null;
+  decision_reason: string | null;
+  credential_state: 'none' | 'waiting' | 'collected';
 }
 
 const parseJson = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
@@ -40,6 +44,8 @@ const requestView = (row: RequestRow): KeyRequestView => ({
   decidedBy: row.decided_by,
   decidedAt: row.decided_at ? iso(row.decided_at) : null,
   result: row.result === null ? null : parseJson<Record<string, unknown>>(row.result),
+  decisionReason: row.decision_reason,
+  credential: row.credential_state,
 });
 
 /**
@@ -53,6 +59,7 @@ export class Approvals {
     private readonly keyrings: Keyrings,
     private readonly dataKeys: DataKeys,
     private readonly audit: AuditTrail,
+    private readonly custody: Custody,
   ) {}
 
   async createRequest(officer: Principal, body: CreateKeyRequest): Promise<KeyRequestView> {
@@ -137,10 +144,32 @@ export class Approvals {
           );
         }
         const params = parseJson<Record<string, unknown>>(row.params);
-        const result = await this.execute(tx, row.kind, row.data_class, params, actorOf(officer));
+        let result: Record<string, unknown>;
+        let credentialCiphertext: string | null = null;
+        if (isCustodyKind(row.kind)) {
+          const outcome = await this.custody.execute(
+            tx,
+            row.kind,
+            params as unknown as CustodyParams,
+            row.requested_by,
+            officer,
+          );
+          result = outcome.result;
+          credentialCiphertext = outcome.credentialCiphertext ?? null;
+        } else {
+          result = await this.execute(tx, row.kind, row.data_class!, params, actorOf(officer));
+        }
         await tx.query(
-          "UPDATE ks_request SET status = 'executed', decided_by = ?, decided_at = ?, result = ? WHERE id = ?",
-          [officer.name, new Date(), JSON.stringify(result), id],
+          `UPDATE ks_request SET status = 'executed', decided_by = ?, decided_at = ?, result = ?,
+             credential_ciphertext = ?, credential_state = ? WHERE id = ?`,
+          [
+            officer.name,
+            new Date(),
+            JSON.stringify(result),
+            credentialCiphertext,
+            credentialCiphertext ? 'waiting' : 'none',
+            id,
+          ],
         );
         await this.audit.record(
           {
@@ -158,7 +187,8 @@ export class Approvals {
     });
   }
 
-  async reject(officer: Principal, id: string): Promise<KeyRequestView> {
+  /** Rejection by any officer (the requester withdraws their own this way), with a reason. */
+  async reject(officer: Principal, id: string, reason = ''): Promise<KeyRequestView> {
     return this.audit.audited(officer, 'request.reject', `request:${id}`, async () => {
       await this.db.transaction(async (tx) => {
         const [row] = await tx.query<RequestRow[]>('SELECT * FROM ks_request WHERE id = ? FOR UPDATE', [id]);
@@ -166,8 +196,8 @@ export class Approvals {
         if (row.status !== 'pending')
           throw new AppError(409, 'request_not_pending', `request ${id} is already ${row.status}`);
         await tx.query(
-          "UPDATE ks_request SET status = 'rejected', decided_by = ?, decided_at = ? WHERE id = ?",
-          [officer.name, new Date(), id],
+          "UPDATE ks_request SET status = 'rejected', decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ?",
+          [officer.name, new Date(), reason || null, id],
         );
         await this.audit.record(
           {
@@ -175,7 +205,7 @@ export class Approvals {
             action: 'request.reject',
             outcome: 'ok',
             target: `request:${id}`,
-            detail: { kind: row.kind },
+            detail: { kind: row.kind, reason },
           },
           tx,
         );
@@ -235,6 +265,9 @@ export class Approvals {
         `deletion is not allowed on keyring ${dataClass}; it must first be allowed (set_deletion_allowed, dual control)`,
       );
     }
+    // retention minimum and legal holds: when requested, and again inside the approval's transaction
+    if (kind === 'destroy_data_keys')
+      await this.dataKeys.assertDestroyable(dataClass, String(params.before), tx);
   }
 
   private async execute(
@@ -278,8 +311,8 @@ export class Approvals {
         ]);
         return { deletionAllowed: Boolean(params.allowed) };
       case 'destroy_data_keys': {
-        const destroyed = await this.dataKeys.destroyBefore(tx, dataClass, String(params.before));
-        return { destroyed, before: params.before };
+        // what was destroyed (class, months, counts), never key bytes: the result is audited
+        return { ...(await this.dataKeys.destroyBefore(tx, dataClass, String(params.before), actor)) };
       }
     }
   }

@@ -4,8 +4,10 @@ import type { KeyServiceSettings } from '../config';
 import { Approvals } from './approvals';
 import { AuditTrail } from './audit-trail';
 import { Credentials } from './credentials';
+import { Custody } from './custody';
 import { DataKeys } from './data-keys';
 import { Keyrings } from './keyrings';
+import { RetentionGuard, TableLegalHolds } from './retention';
 import { RewrapJobs } from './rewrap-jobs';
 import { SealState } from './seal';
 import { Sealing } from './sealing';
@@ -21,22 +23,39 @@ export class KeyService {
   readonly sealing: Sealing;
   readonly keyrings: Keyrings;
   readonly dataKeys: DataKeys;
+  readonly custody: Custody;
   readonly approvals: Approvals;
   readonly rewrapJobs: RewrapJobs;
 
   constructor(db: DataSource, settings: KeyServiceSettings) {
     this.audit = new AuditTrail(db);
-    this.credentials = new Credentials(db, this.audit);
+    this.credentials = new Credentials(db, settings.principalCacheMs);
     this.sealing = new Sealing(
       db,
       new SealState(settings.unsealRoundTimeoutMs),
       this.audit,
       this.credentials,
+      settings.bootstrapSecret,
     );
     this.keyrings = new Keyrings(db, this.sealing, this.audit);
     this.sealing.onSeal(() => this.keyrings.forget());
-    this.dataKeys = new DataKeys(db, settings.dayOffsetMinutes, this.sealing, this.keyrings, this.audit);
-    this.approvals = new Approvals(db, settings.requestTtlMs, this.keyrings, this.dataKeys, this.audit);
+    this.dataKeys = new DataKeys(
+      db,
+      settings.dayOffsetMinutes,
+      this.sealing,
+      this.keyrings,
+      this.audit,
+      new RetentionGuard(settings.retentionMonths, new TableLegalHolds(db)),
+    );
+    this.custody = new Custody(db, settings.requestTtlMs, this.credentials, this.audit);
+    this.approvals = new Approvals(
+      db,
+      settings.requestTtlMs,
+      this.keyrings,
+      this.dataKeys,
+      this.audit,
+      this.custody,
+    );
     this.rewrapJobs = new RewrapJobs(db, this.sealing, this.keyrings, this.dataKeys, this.audit);
   }
 
