@@ -2,7 +2,13 @@ import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AlertV1 } from '@cz/contracts';
 import { insertCompletenessAlerts } from '@cz/common';
-import { openBuffer, sealBuffer, type KeyProvider } from '@cz/common/crypto';
+import {
+  bindingMismatch,
+  openBuffer,
+  sealBuffer,
+  type KeyProvider,
+  type SealBinding,
+} from '@cz/common/crypto';
 import type { ChatEnvelope } from '../sdk/protocol';
 
 /** Secrets are sealed with the 'pii' data class (the most restricted class the key provider has). */
@@ -20,6 +26,19 @@ export interface CorpConfig {
   privateKeys: { publickeyVer: number; pem: string }[];
 }
 
+/** Sealed format v2 bindings of the puller's secrets and quarantined envelopes. */
+const secretBinding = (corpId: string): SealBinding => ({ kind: 'secret', corp: corpId, id: 'corp-secret' });
+const privateKeyBinding = (corpId: string, publickeyVer: number): SealBinding => ({
+  kind: 'secret',
+  corp: corpId,
+  id: `private-key/${publickeyVer}`,
+});
+const quarantineBinding = (corpId: string, seq: number, msgid: string): SealBinding => ({
+  kind: 'quarantine',
+  corp: corpId,
+  id: `${seq}/${msgid}`,
+});
+
 export async function saveCorpSource(
   db: DataSource,
   keys: KeyProvider,
@@ -27,7 +46,7 @@ export async function saveCorpSource(
   secret: string,
   enabled: boolean,
 ): Promise<void> {
-  const sealed = await sealBuffer(Buffer.from(secret, 'utf8'), keys, SECRET_CLASS);
+  const sealed = await sealBuffer(Buffer.from(secret, 'utf8'), keys, SECRET_CLASS, secretBinding(corpId));
   await db.query(
     `INSERT INTO wecom_corp_source (corp_id, enabled, sealed_secret) VALUES (?, ?, ?)
      ON DUPLICATE KEY UPDATE enabled = VALUES(enabled), sealed_secret = VALUES(sealed_secret),
@@ -50,7 +69,12 @@ export async function saveCorpKey(
   const fingerprint = createHash('sha256')
     .update(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }))
     .digest('hex');
-  const sealed = await sealBuffer(Buffer.from(privateKeyPem, 'utf8'), keys, SECRET_CLASS);
+  const sealed = await sealBuffer(
+    Buffer.from(privateKeyPem, 'utf8'),
+    keys,
+    SECRET_CLASS,
+    privateKeyBinding(corpId, publickeyVer),
+  );
   await db.query(
     `INSERT INTO wecom_corp_key (corp_id, publickey_ver, sealed_private_key, public_key_sha256) VALUES (?, ?, ?, ?)
      ON DUPLICATE KEY UPDATE sealed_private_key = VALUES(sealed_private_key),
@@ -82,10 +106,13 @@ export async function loadCorpConfig(db: DataSource, keys: KeyProvider, corpId: 
   for (const row of keyRows) {
     privateKeys.push({
       publickeyVer: Number(row.publickey_ver),
-      pem: (await openBuffer(row.sealed_private_key, keys)).toString('utf8'),
+      pem: (
+        await openBuffer(row.sealed_private_key, keys, privateKeyBinding(corpId, Number(row.publickey_ver)))
+      ).toString('utf8'),
     });
   }
-  return { corpId, secret: (await openBuffer(source.sealed_secret, keys)).toString('utf8'), privateKeys };
+  const secret = (await openBuffer(source.sealed_secret, keys, secretBinding(corpId))).toString('utf8');
+  return { corpId, secret, privateKeys };
 }
 
 export async function keyVersionsOf(db: DataSource, corpId: string): Promise<number[]> {
@@ -167,7 +194,14 @@ export interface BatchOutcome {
  */
 export async function commitBatch(db: DataSource, keys: KeyProvider, outcome: BatchOutcome): Promise<void> {
   const sealedEnvelopes = await Promise.all(
-    outcome.quarantine.map((q) => sealBuffer(Buffer.from(JSON.stringify(q.envelope)), keys, 'chat')),
+    outcome.quarantine.map((q) =>
+      sealBuffer(
+        Buffer.from(JSON.stringify(q.envelope)),
+        keys,
+        'chat',
+        quarantineBinding(outcome.corpId, q.envelope.seq, q.envelope.msgid),
+      ),
+    ),
   );
   await db.transaction(async (tx) => {
     const result = await tx.query<{ affectedRows?: number }>(
@@ -332,17 +366,22 @@ export async function replayableQuarantine(
   limit: number,
 ): Promise<OpenQuarantine[]> {
   if (versions.length === 0) return [];
-  const rows: { id: string; sealed_envelope: Buffer }[] = await db.query(
-    `SELECT id, sealed_envelope FROM wecom_pull_quarantine
+  const rows: { id: string; seq: number | string; msgid: string; sealed_envelope: Buffer }[] = await db.query(
+    `SELECT id, seq, msgid, sealed_envelope FROM wecom_pull_quarantine
       WHERE corp_id = ? AND resolved_at IS NULL AND stage = 'key' AND publickey_ver IN (?)
       ORDER BY seq LIMIT ?`,
     [corpId, versions, limit],
   );
   const result: OpenQuarantine[] = [];
   for (const row of rows) {
+    const binding = quarantineBinding(corpId, Number(row.seq), row.msgid);
     const envelope = JSON.parse(
-      (await openBuffer(row.sealed_envelope, keys)).toString('utf8'),
+      (await openBuffer(row.sealed_envelope, keys, binding)).toString('utf8'),
     ) as ChatEnvelope;
+    // a v1 envelope has no binding: its own seq and msgid must be the row's
+    if (envelope.seq !== Number(row.seq) || envelope.msgid !== row.msgid) {
+      throw bindingMismatch(binding, "the envelope's seq or msgid differs from the row's");
+    }
     result.push({ id: String(row.id), envelope });
   }
   return result;
