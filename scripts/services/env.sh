@@ -6,25 +6,76 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cz_services_env() {
   mkdir -p "$STACK_DIR/secrets"
   [[ -f "$STACK_DIR/stack.env" ]] || die "$STACK_DIR/stack.env missing: the infrastructure is not up (scripts/stack/up.sh)"
-  # shared by every service and test: where the key service is. Each service's own key-service
-  # credential is handed to that service alone when it starts (cz_service_secrets).
-  (umask 077 && printf 'export CZ_KEYSERVICE_URL=http://127.0.0.1:8082\n' >"$STACK_DIR/services.env")
   # shellcheck disable=SC1091
   source "$STACK_DIR/stack.env"
+  # shared by every service and test: where the services are. Each service's own key-service
+  # credential is handed to that service alone when it starts (cz_service_secrets).
+  (umask 077 && cz_services_urls >"$STACK_DIR/services.env")
   # shellcheck disable=SC1091
   source "$STACK_DIR/services.env"
 }
 
+# --- transport security of the services ---------------------------------------------------
+# The services' URLs: https (each service serves its certificate from .stack/tls), plain http
+# only when the stack runs with CZ_INSECURE_DEV=1 (stack.env says so).
+cz_services_urls() {
+  local scheme=https
+  cz_tls_on || scheme=http
+  printf 'export %s=%s://127.0.0.1:%s\n' \
+    CZ_CONSOLE_URL "$scheme" 8080 \
+    CZ_INGEST_URL "$scheme" 8081 \
+    CZ_KEYSERVICE_URL "$scheme" 8082 \
+    CZ_ARCHIVER_URL "$scheme" 8083 \
+    CZ_RECORDINGS_URL "$scheme" 8084 \
+    CZ_COMPLIANCE_URL "$scheme" 8085 \
+    CZ_PULLER_URL "$scheme" 8086
+}
+
+# Exports service NAME's TLS material (call in the subshell that starts it): its server
+# certificate, and its client certificate (CN = NAME) for Kafka and the other services. The CA
+# is in stack.env. NODE_EXTRA_CA_CERTS is dropped: a service passes the CA to each client itself.
+cz_service_tls() {
+  local name=$1
+  unset NODE_EXTRA_CA_CERTS
+  cz_tls_on || return 0
+  [[ -s "$CZ_TLS_DIR/server/$name.crt" ]] || die "$name has no certificate in $CZ_TLS_DIR (scripts/stack/up.sh makes them)"
+  export CZ_TLS_SERVER_CERT_FILE="$CZ_TLS_DIR/server/$name.crt"
+  export CZ_TLS_SERVER_KEY_FILE="$CZ_TLS_DIR/server/$name.key"
+  if [[ -s "$CZ_TLS_DIR/clients/$name.crt" ]]; then
+    export CZ_TLS_CLIENT_CERT_FILE="$CZ_TLS_DIR/clients/$name.crt"
+    export CZ_TLS_CLIENT_KEY_FILE="$CZ_TLS_DIR/clients/$name.key"
+  else
+    # a service that calls no one over mutual TLS (the key service) presents no client certificate
+    unset CZ_TLS_CLIENT_CERT_FILE CZ_TLS_CLIENT_KEY_FILE
+  fi
+}
+
 # --- key service (local stack) ----------------------------------------------------------
-# The local stack initialises the key service itself and keeps its Shamir shares and the
-# officers' credentials in .stack/secrets/keyservice/ so that `make up` can unseal it
-# unattended. That is a DEMO convenience: in a real deployment `keys init` prints the shares
-# once, each security officer keeps one (on paper or a token), and the service stays sealed
-# after every restart until enough officers have run `keys unseal`.
+# The local stack runs the key ceremony itself so that `make up` comes up unattended: it keeps
+# every officer's SM2 private key and credential, the encrypted shares and the one-time bootstrap
+# secret in .stack/secrets/keyservice/ (officers/, init/, bootstrap-secret). That is a DEMO
+# convenience: in a real deployment each officer generates their key pair on their own machine
+# (keys keygen), enrols the public key, keeps their private key and their share file to
+# themselves, and the service stays sealed after every restart until enough officers have run
+# `keys unseal`. Service callers are issued the way officers would: officer-a requests,
+# officer-b approves, officer-a collects the credential encrypted to officer-a's key.
 CZ_KEYS_SECRET_DIR="$STACK_DIR/secrets/keyservice"
 CZ_KEYS_OFFICERS=(officer-a officer-b officer-c)
+CZ_KEYS_THRESHOLD=2
 # local tools (tests, demo, benchmarks) have a credential of their own
 CZ_KEYS_DEV_CALLER=dev
+# What each caller may do (deny by default): name|data classes|operations|corps. Where a service
+# seals (keys.seal) or opens (keys.unwrap) which class, and whom it calls, is in the README's
+# trust model. The puller of a real deployment is bound to its own corp, not '*'.
+CZ_KEYS_CALLER_GRANTS=(
+  "ingest|chat,index|keys.seal,keys.index,callers.introspect|*"
+  "archiver|chat,pii,index|keys.seal,keys.unwrap,keys.index,callers.introspect|*"
+  "recordings|chat,recording|keys.seal,keys.unwrap,callers.introspect|*"
+  "portal|chat,pii,index,audit|keys.seal,keys.unwrap,keys.index,recordings.read|*"
+  "puller|chat,pii|keys.seal,keys.unwrap,ingest.write,recordings.write|*"
+  "compliance|||"
+  "$CZ_KEYS_DEV_CALLER|chat,recording,pii,index,audit|keys.seal,keys.unwrap,keys.index,keys.rewrap,callers.introspect,ingest.write,recordings.write,recordings.read,archiver.read,archiver.reconcile|*"
+)
 
 cz_keys_cli() {
   npx tsx "$cz_root/services/keyservice/src/cli.ts" "$@"
@@ -56,9 +107,13 @@ cz_keys_db_account() {
 # Exports the secrets of service NAME (call in the subshell that starts it).
 cz_service_secrets() {
   local name=$1 token_file
+  cz_service_tls "$name"
   case "$name" in
     keyservice)
       export CZ_KEYS_DB_USER CZ_KEYS_DB_PASSWORD
+      # enrolment and init need it; once initialised the key service refuses it
+      CZ_KEYS_BOOTSTRAP_SECRET=$(cz_keys_bootstrap_secret)
+      export CZ_KEYS_BOOTSTRAP_SECRET
       ;;
     *)
       token_file="$CZ_KEYS_SECRET_DIR/callers/$name.token"
@@ -71,50 +126,86 @@ cz_service_secrets() {
     CZ_PORTAL_CURSOR_KEY=$(cz_secret portal_cursor_key 48)
     export CZ_PORTAL_CURSOR_KEY
   fi
-  if [[ "$name" == portal || "$name" == recordings ]]; then
-    # the portal presents it to read recordings and media (interim service-to-service secret)
-    CZ_RECORDINGS_READ_TOKEN=$(cz_secret recordings_read_token 40)
-    export CZ_RECORDINGS_READ_TOKEN
-  fi
 }
 
-# Initialises the key service on first run, unseals it with the demo shares, and makes sure every
-# service (and local tools) has a credential. The key service must be listening.
+# The deployment's one-time bootstrap secret (kept until the key service is initialised).
+cz_keys_bootstrap_secret() {
+  local file="$CZ_KEYS_SECRET_DIR/bootstrap-secret"
+  mkdir -p "$CZ_KEYS_SECRET_DIR" && chmod 700 "$CZ_KEYS_SECRET_DIR"
+  [[ -s "$file" ]] || (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '=+/\n' >"$file")
+  head -n1 "$file"
+}
+
+# Runs the ceremony on first run (officers' key pairs, enrolment, init, each officer opening their
+# credential), unseals with every officer's own share, and makes sure every service (and the local
+# tools) has a credential with the grants above, issued and widened under dual control.
+# The key service must be listening.
 cz_keys_bootstrap() {
-  local status initialized sealed name officer_token args=()
+  local status initialized sealed name entry classes operations corps id dir="$CZ_KEYS_SECRET_DIR"
+  local requester approver replaced
   status=$(node -e 'fetch(process.argv[1]).then((r) => r.json()).then((s) => console.log(`${s.initialized} ${s.sealed}`))' \
-    "http://127.0.0.1:8082/v1/sys/status") || die "key service: no status answer"
+    "$CZ_KEYSERVICE_URL/v1/sys/status") || die "key service: no status answer"
   read -r initialized sealed <<<"$status"
   if [[ "$initialized" != true ]]; then
-    if [[ -d "$CZ_KEYS_SECRET_DIR/shares" ]]; then
+    if [[ -d "$dir/shares" || -d "$dir/init" ]]; then
       # the key database was recreated: the old shares and credentials are worthless now
       log "key service database is empty: setting aside the old demo key secrets"
-      mv "$CZ_KEYS_SECRET_DIR" "$CZ_KEYS_SECRET_DIR.replaced-$(date +%Y%m%d%H%M%S)"
+      replaced="$dir.replaced-$(date +%Y%m%d%H%M%S)"
+      mv "$dir" "$replaced"
+      # the running key service holds this deployment's bootstrap secret: it stays
+      mkdir -p "$dir" && { [[ ! -s "$replaced/bootstrap-secret" ]] || cp -p "$replaced/bootstrap-secret" "$dir/"; }
     fi
-    for name in "${CZ_KEYS_OFFICERS[@]}"; do args+=(--officer "$name"); done
-    for entry in "${CZ_SERVICES[@]}"; do
-      name=${entry%%:*}
-      [[ "$name" == keyservice ]] || args+=(--caller "$name")
+    mkdir -p "$dir/officers" "$dir/callers" && chmod 700 "$dir" "$dir/officers" "$dir/callers"
+    for name in "${CZ_KEYS_OFFICERS[@]}"; do
+      [[ -s "$dir/officers/$name.key" ]] || cz_keys_cli keygen --out "$dir/officers/$name.key" >/dev/null
+      cz_keys_cli enrol "$name" --public-key "$dir/officers/$name.key.pub" \
+        --bootstrap-secret-file "$dir/bootstrap-secret" --skip-existing
     done
-    args+=(--caller "$CZ_KEYS_DEV_CALLER")
-    log "initialising the key service (5 shares, threshold 3; demo shares kept in $CZ_KEYS_SECRET_DIR)"
-    cz_keys_cli init --shares 5 --threshold 3 "${args[@]}" --save-demo-secrets "$CZ_KEYS_SECRET_DIR"
+    log "initialising the key service (${#CZ_KEYS_OFFICERS[@]} officers, threshold $CZ_KEYS_THRESHOLD; demo officer keys kept in $dir)"
+    cz_keys_cli init --threshold "$CZ_KEYS_THRESHOLD" --bootstrap-secret-file "$dir/bootstrap-secret" --out "$dir/init"
+    for name in "${CZ_KEYS_OFFICERS[@]}"; do
+      cz_keys_cli open-credential --key "$dir/officers/$name.key" --in "$dir/init/$name.credential.sm2" \
+        --save "$dir/officers/$name.token" >/dev/null
+    done
     sealed=true
   fi
   if [[ "$sealed" == true ]]; then
-    [[ -d "$CZ_KEYS_SECRET_DIR/shares" ]] ||
-      die "the key service is sealed and this stack keeps no demo shares: security officers unseal it with: npx tsx services/keyservice/src/cli.ts unseal"
-    log "unsealing the key service with the demo shares"
-    cz_keys_cli unseal --demo-dir "$CZ_KEYS_SECRET_DIR"
+    [[ -d "$dir/officers" ]] ||
+      die "the key service is sealed and this stack keeps no demo officers: security officers unseal it with: npx tsx services/keyservice/src/cli.ts unseal --key … --share-file …"
+    log "unsealing the key service with the demo officers' shares"
+    cz_keys_cli unseal --demo-dir "$dir"
   fi
-  officer_token="$CZ_KEYS_SECRET_DIR/officers/${CZ_KEYS_OFFICERS[0]}.token"
-  for entry in "${CZ_SERVICES[@]}" "$CZ_KEYS_DEV_CALLER:0"; do
-    name=${entry%%:*}
-    [[ "$name" == keyservice || -s "$CZ_KEYS_SECRET_DIR/callers/$name.token" ]] && continue
-    [[ -s "$officer_token" ]] || die "no officer credential to issue a key-service credential for $name"
-    log "issuing a key-service credential for $name"
-    cz_keys_cli caller-add "$name" --token-file "$officer_token" --save "$CZ_KEYS_SECRET_DIR/callers/$name.token"
+  requester=(--token-file "$dir/officers/${CZ_KEYS_OFFICERS[0]}.token")
+  approver=(--token-file "$dir/officers/${CZ_KEYS_OFFICERS[1]}.token")
+  # a stack initialised before enrolment existed: its officers register their keys now
+  for name in "${CZ_KEYS_OFFICERS[@]::2}"; do
+    [[ -s "$dir/officers/$name.key" ]] && continue
+    cz_keys_cli keygen --out "$dir/officers/$name.key" >/dev/null
+    cz_keys_cli register-key --public-key "$dir/officers/$name.key.pub" --token-file "$dir/officers/$name.token" --skip-registered
   done
+  for entry in "${CZ_KEYS_CALLER_GRANTS[@]}"; do
+    IFS='|' read -r name classes operations corps <<<"$entry"
+    if [[ -s "$dir/callers/$name.token" ]]; then
+      # an existing caller gets what the table grants now, if it lacks some of it
+      id=$(cz_keys_cli caller-widen "$name" --classes "$classes" --operations "$operations" --corps "$corps" \
+        --reason "local stack: grants of the bootstrap table" --if-needed --print-id "${requester[@]}")
+      [[ -z "$id" ]] && continue
+      log "widening the grants of $name"
+      cz_keys_cli approve "$id" "${approver[@]}" >/dev/null
+      continue
+    fi
+    log "issuing a key-service credential for $name (requested by ${CZ_KEYS_OFFICERS[0]}, approved by ${CZ_KEYS_OFFICERS[1]})"
+    if ! id=$(cz_keys_cli caller-add "$name" --classes "$classes" --operations "$operations" --corps "$corps" \
+      --reason "local stack caller" --print-id "${requester[@]}" 2>"$CZ_LOG_DIR/keys-caller.err"); then
+      grep -q caller_exists "$CZ_LOG_DIR/keys-caller.err" || { cat "$CZ_LOG_DIR/keys-caller.err" >&2; die "could not request a credential for $name"; }
+      # known to the key service, but its credential file is gone: a fresh one replaces it
+      id=$(cz_keys_cli caller-reissue "$name" --reason "local stack: credential file missing" --print-id "${requester[@]}")
+    fi
+    cz_keys_cli approve "$id" "${approver[@]}" >/dev/null
+    cz_keys_cli collect "$id" --key "$dir/officers/${CZ_KEYS_OFFICERS[0]}.key" --save "$dir/callers/$name.token" "${requester[@]}" >/dev/null
+  done
+  # the bootstrap secret is used up once the key service is initialised
+  rm -f "$dir/bootstrap-secret"
 }
 
 # name:port of every service, in start order
