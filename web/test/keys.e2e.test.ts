@@ -24,6 +24,7 @@ const officerToken = (name: string) =>
 
 const RUN = randomBytes(3).toString('hex');
 const REASON = `e2e 年度轮换 ${RUN}`;
+const REJECTED = `e2e 待驳回 ${RUN}`;
 
 let browser: Browser | undefined;
 let page: Page;
@@ -48,7 +49,7 @@ async function dismissToasts(): Promise<void> {
 }
 
 async function signIn(credential: string): Promise<void> {
-  await page.locator('[data-test="officer-credential"] input').fill(credential);
+  await page.locator('input[data-test="officer-credential"]').fill(credential);
   await page.click('[data-test="officer-sign-in-submit"]');
 }
 
@@ -70,8 +71,8 @@ async function chatLatestVersion(): Promise<number> {
   return Number(await cell.innerText());
 }
 
-function requestRow() {
-  return page.locator('[data-test="request-table"] tr.el-table__row', { hasText: REASON });
+function requestRow(reason = REASON) {
+  return page.locator('[data-test="request-table"] tr.el-table__row', { hasText: reason });
 }
 
 // Its own test so that an unreachable portal shows as a failure (the suite's tests are then cancelled).
@@ -132,7 +133,7 @@ describe('密钥管理 e2e (security officers)', () => {
     assert.ok(versionBefore >= 1, `chat keyring version ${versionBefore}`);
     await openTab('create');
     await page.click('[data-test="create-kind-rotate"]');
-    await page.locator('[data-test="create-reason"] textarea').fill(REASON);
+    await page.locator('textarea[data-test="create-reason"]').fill(REASON);
     await page.click('[data-test="create-submit"]');
     await page.locator('.el-message--success').first().waitFor();
     // the page moves to the requests tab
@@ -187,12 +188,61 @@ describe('密钥管理 e2e (security officers)', () => {
     await shot('keys-rotated.png');
   });
 
-  test('rewrap jobs, callers and the audit chain with its verification status', async () => {
+  test('officer-b rejects another request with a reason; it shows as rejected with that reason', async () => {
+    const created = await fetch(`${BASE_URL}/v1/keyservice/requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${officerToken('officer-a')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        kind: 'set_auto_rotate_period',
+        dataClass: 'audit',
+        periodSeconds: 0,
+        reason: REJECTED,
+      }),
+    });
+    assert.ok(created.ok, `request → ${created.status}`);
+    await page.click('[data-test="keys-refresh"]');
+    await openTab('requests');
+    await requestRow(REJECTED).waitFor();
+    await requestRow(REJECTED).locator('[data-test="request-reject"]').click();
+    // the reason is required: an empty one is not sent
+    await page.click('[data-test="reason-confirm"]');
+    await page.locator('[data-test="reason-dialog"] .el-form-item__error').waitFor();
+    await page.locator('textarea[data-test="reason-input"]').fill(`e2e 不需要 ${RUN}`);
+    await page.click('[data-test="reason-confirm"]');
+    await page.locator('.el-message--success').first().waitFor();
+    await requestRow(REJECTED).waitFor({ state: 'detached' });
+    await page.click('[data-test="requests-filter-all"]');
+    await requestRow(REJECTED).waitFor();
+    assert.match(await requestRow(REJECTED).locator('[data-test="request-status"]').innerText(), /已驳回/);
+    assert.ok((await requestRow(REJECTED).innerText()).includes(`e2e 不需要 ${RUN}`), 'the reason is shown');
+    await dismissToasts();
+    await settle();
+    await shot('keys-requests-all.png');
+  });
+
+  test('a rewrap job after the rotation shows its progress until done', async () => {
     await openTab('rewrap');
     await page.locator('[data-test="rewrap-table"]').waitFor();
+    await page.click('[data-test="rewrap-start"]');
+    await page.locator('.el-message--success').first().waitFor();
+    const newest = page.locator('[data-test="rewrap-table"] tr.el-table__row').first();
+    await newest.waitFor();
+    // polled while running; the job is small
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('[data-test="rewrap-table"] tr.el-table__row')
+          ?.textContent?.includes('已完成'),
+      undefined,
+      { timeout: 60_000 },
+    );
+    assert.match(await newest.innerText(), /officer-b/);
+    await dismissToasts();
     await settle();
     await shot('keys-rewrap.png');
+  });
 
+  test('callers and the audit chain with its verification status', async () => {
     await openTab('callers');
     await page.locator('[data-test="caller-table"]').waitFor();
     await settle();
@@ -209,6 +259,17 @@ describe('密钥管理 e2e (security officers)', () => {
     assert.equal(await page.locator('[data-test="audit-link-broken"]').count(), 0);
     await settle();
     await shot('keys-audit.png');
+  });
+
+  test('the page in English', async () => {
+    await page.click('[data-test="language-switch"]');
+    await openTab('keyrings');
+    const text = await pageText(page);
+    for (const expected of ['Key management', 'Seal status', 'Keyrings', 'Pending approval', 'Audit chain']) {
+      assert.ok(text.includes(expected), `English page should show "${expected}"`);
+    }
+    await shot('keys-en.png');
+    await page.click('[data-test="language-switch"]');
   });
 
   test('after 15 minutes without activity the officer is signed out', async () => {

@@ -16,10 +16,8 @@ interface StoredOfficer {
   lastActiveAt: number;
 }
 
-function readStored(): StoredOfficer | null {
+function parseStored(raw: string): StoredOfficer | null {
   try {
-    const raw = sessionStorage.getItem(STORAGE_KEY);
-    if (!raw) return null;
     const parsed = JSON.parse(raw) as Partial<StoredOfficer>;
     if (
       typeof parsed.credential !== 'string' ||
@@ -28,14 +26,19 @@ function readStored(): StoredOfficer | null {
     )
       return null;
     // a tab reopened after the idle limit starts signed out
-    if (Date.now() - parsed.lastActiveAt > OFFICER_IDLE_MS) {
-      sessionStorage.removeItem(STORAGE_KEY);
-      return null;
-    }
-    return parsed as StoredOfficer;
+    return Date.now() - parsed.lastActiveAt > OFFICER_IDLE_MS ? null : (parsed as StoredOfficer);
   } catch {
     return null;
   }
+}
+
+function readStored(): StoredOfficer | null {
+  const raw = sessionStorage.getItem(STORAGE_KEY);
+  if (!raw) return null;
+  const stored = parseStored(raw);
+  // an expired or unreadable entry does not stay behind
+  if (!stored) sessionStorage.removeItem(STORAGE_KEY);
+  return stored;
 }
 
 export const useOfficerStore = defineStore('officer', () => {
