@@ -17,6 +17,13 @@ bash scripts/services/up.sh
 bash scripts/demo/up.sh
 
 cz_step "tests"
+# Node reads NODE_EXTRA_CA_CERTS only at start: the console tests' fetch trusts the stack's CA
+# (integration tests pass the CA to each client themselves); and where the console is
+if [[ -s "$CZ_TLS_DIR/ca.crt" ]] && grep -q '^export CZ_TLS_CA_FILE=' "$STACK_DIR/stack.env"; then
+  export NODE_EXTRA_CA_CERTS="$CZ_TLS_DIR/ca.crt"
+fi
+CZ_CONSOLE_URL=${CZ_CONSOLE_URL:-$(sed -n 's/^export CZ_CONSOLE_URL=//p' "$STACK_DIR/services.env")}
+export CZ_CONSOLE_URL
 mapfile -t tests < <(find services web/test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 log "running ${#tests[@]} test files"
 mkdir -p "$STACK_DIR/screenshots"

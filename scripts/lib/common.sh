@@ -28,6 +28,11 @@
 #   cz_apt_install PKG...         apt-get install -y (noninteractive), apt-get update on failure
 #   cz_lock                       serialise stack operations (flock on $STACK_DIR/.lock)
 #   cz_now / cz_elapsed START     timing helpers (seconds, e.g. "3.2s")
+#   CZ_TLS_DIR, cz_tls_on         the stack's certificates (scripts/stack/tls.sh); TLS on every hop
+#                                 unless CZ_INSECURE_DEV=1
+#   cz_digest FILE...             sha256 of the files' contents (a configuration's identity)
+#   cz_config_changed NAME DIGEST 0 if NAME was started with another configuration (or an unknown
+#                                 one); cz_config_record NAME DIGEST notes the one it runs with
 
 set -euo pipefail
 
@@ -41,6 +46,7 @@ STACK_DIR="${CZ_STACK_DIR:-$cz_root/.stack}"
 CZ_LOG_DIR="$STACK_DIR/logs"
 CZ_PID_DIR="$STACK_DIR/pids"
 CZ_SECRET_DIR="$STACK_DIR/secrets"
+CZ_TLS_DIR="$STACK_DIR/tls"
 export DEBIAN_FRONTEND=noninteractive
 
 log() {
@@ -140,6 +146,26 @@ cz_apt_install() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >>"$aptlog" 2>&1 9>&- </dev/null ||
       { tail -n 20 "$aptlog" >&2; die "apt-get install $* failed"; }
   fi
+}
+
+# --- transport security and configuration changes ---------------------------------------
+# TLS on every hop of the local stack (servers and clients), unless CZ_INSECURE_DEV=1
+cz_tls_on() {
+  [[ "${CZ_INSECURE_DEV:-}" != 1 ]]
+}
+
+cz_digest() {
+  cat "$@" | sha256sum | awk '{ print $1 }'
+}
+
+cz_config_changed() {
+  local file="$CZ_PID_DIR/$1.config"
+  [[ ! -s "$file" || "$(cat "$file")" != "$2" ]]
+}
+
+cz_config_record() {
+  cz_mkdirs
+  printf '%s\n' "$2" >"$CZ_PID_DIR/$1.config"
 }
 
 # --- process management -----------------------------------------------------------------

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Local Apache Kafka for the Cunzheng stack: single-node KRaft (combined broker + controller)
-# run from its Maven Central jars, PLAINTEXT on 127.0.0.1:19092 (controller 127.0.0.1:19093).
+# run from its Maven Central jars, on 127.0.0.1:19092 (controller 127.0.0.1:19093).
+# Clients connect with mutual TLS (TLS 1.2+, a client certificate from the stack's CA required;
+# scripts/stack/tls.sh), or in plain text only with CZ_INSECURE_DEV=1. Mutual TLS rather than
+# SASL/SCRAM: the callers already hold certificates from the CA for the HTTP hops, there is no
+# password to store or rotate, and the principal is the certificate's CN (ready for ACLs).
 #   kafka.sh install | start | stop | status
 # install: resolves deploy/kafka/pom.xml into ~/.m2 and writes .stack/kafka/classpath.txt
 #          (re-run only when the pom changed or a jar went missing).
 # start:   renders deploy/kafka/server.properties into .stack/kafka, formats the storage once
 #          (cluster id in .stack/kafka/cluster.id), starts kafka.Kafka and waits until the
-#          broker serves metadata. Topics are created by the services (kafkajs admin).
+#          broker serves metadata. Topics are created by the services (kafkajs admin). A running
+#          broker whose configuration changed (TLS switched on, a certificate re-issued) restarts.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR/../lib
 # shellcheck source=../lib/common.sh
@@ -20,6 +25,8 @@ KAFKA_DATA="$KAFKA_DIR/data"
 KAFKA_CP_FILE="$KAFKA_DIR/classpath.txt"
 KAFKA_CP_SUM="$KAFKA_DIR/classpath.sha256"
 KAFKA_PROPS="$KAFKA_DIR/server.properties"
+# the stack's Kafka CLI calls (readiness) connect with these client settings
+KAFKA_CLIENT_PROPS="$KAFKA_DIR/client.properties"
 KAFKA_CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 KAFKA_LOG="$CZ_LOG_DIR/kafka.log"
 KAFKA_DEPLOY="$cz_root/deploy/kafka"
@@ -92,8 +99,42 @@ kafka_tool() {
 kafka_render_config() {
   cz_step "kafka config"
   mkdir -p "$KAFKA_DATA"
-  sed -e "s#@KAFKA_DATA_DIR@#$KAFKA_DATA#g" "$KAFKA_DEPLOY/server.properties" >"$KAFKA_PROPS.tmp"
+  local protocol=PLAINTEXT
+  cz_tls_on && protocol=SSL
+  sed -e "s#@KAFKA_DATA_DIR@#$KAFKA_DATA#g" -e "s#@BROKER_PROTOCOL@#$protocol#g" \
+    "$KAFKA_DEPLOY/server.properties" >"$KAFKA_PROPS.tmp"
+  printf 'security.protocol=%s\n' "$protocol" >"$KAFKA_CLIENT_PROPS.tmp"
+  if cz_tls_on; then
+    [[ -s "$CZ_TLS_DIR/kafka/keystore.pem" ]] || die "kafka: no key store in $CZ_TLS_DIR (run scripts/stack/tls.sh)"
+    # PEM key store (key + chain) and trust store: no JKS/PKCS12 conversion, no store password
+    local tls_props
+    tls_props=$(
+      printf '%s\n' \
+        "ssl.keystore.type=PEM" \
+        "ssl.keystore.location=$CZ_TLS_DIR/kafka/keystore.pem" \
+        "ssl.truststore.type=PEM" \
+        "ssl.truststore.location=$CZ_TLS_DIR/ca.crt" \
+        "ssl.enabled.protocols=TLSv1.3,TLSv1.2" \
+        "ssl.endpoint.identification.algorithm=https"
+    )
+    {
+      printf '\n# mutual TLS on the BROKER listener (written by scripts/stack/kafka.sh)\n%s\n' "$tls_props"
+      printf '%s\n' "ssl.client.auth=required" \
+        'ssl.principal.mapping.rules=RULE:^.*CN=([^,]+).*$/$1/,DEFAULT'
+    } >>"$KAFKA_PROPS.tmp"
+    printf '%s\n' "$tls_props" >>"$KAFKA_CLIENT_PROPS.tmp"
+  fi
   mv -f "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
+  mv -f "$KAFKA_CLIENT_PROPS.tmp" "$KAFKA_CLIENT_PROPS"
+}
+
+# the configuration the broker runs with: server.properties and, with TLS, its key and trust stores
+kafka_config_digest() {
+  local files=("$KAFKA_PROPS")
+  if cz_tls_on; then
+    files+=("$CZ_TLS_DIR/kafka/keystore.pem" "$CZ_TLS_DIR/ca.crt")
+  fi
+  cz_digest "${files[@]}"
 }
 
 kafka_format() {
@@ -124,7 +165,7 @@ kafka_wait_ready() {
   cz_wait_port "$KAFKA_PORT" "$KAFKA_START_TIMEOUT" kafka "$KAFKA_LOG"
   # the port opens before the broker has caught up with the metadata log: ask for metadata
   until out=$(kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" \
-    --list 2>&1); do
+    --command-config "$KAFKA_CLIENT_PROPS" --list 2>&1); do
     if ! cz_running kafka; then
       cz_tail_log "$KAFKA_LOG"
       die "kafka exited during start-up"
@@ -139,13 +180,18 @@ kafka_wait_ready() {
 }
 
 kafka_start() {
-  local pid
+  local pid digest
+  kafka_render_config
+  digest=$(kafka_config_digest)
+  if cz_running kafka && cz_config_changed kafka "$digest"; then
+    log "kafka: configuration changed (TLS, certificates or server.properties): restarting it"
+    kafka_stop
+  fi
   if pid=$(cz_pid kafka) && cz_port_open "$KAFKA_PORT"; then
     log "kafka already running (pid $pid)"
     return 0
   fi
   kafka_install
-  kafka_render_config
   if ! cz_running kafka; then
     cz_step "kafka start"
     cz_port_free_or_die "$KAFKA_PORT" kafka
@@ -159,6 +205,7 @@ kafka_start() {
       -Dlog4j2.configurationFile="$KAFKA_DEPLOY/log4j2.properties" \
       -Dkafka.logs.dir="$CZ_LOG_DIR" \
       kafka.Kafka "$KAFKA_PROPS"
+    cz_config_record kafka "$digest"
   fi
   kafka_wait_ready
 }

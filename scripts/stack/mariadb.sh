@@ -4,6 +4,10 @@
 #   mariadb.sh install | start | stop | status
 # start also (idempotently) creates the user cz@127.0.0.1 / cz@localhost (password in
 # .stack/secrets/db_password) with ALL on `cz\_%`.*, and the databases cz_main, cz_keys.
+# TLS (unless CZ_INSECURE_DEV=1): the certificate from scripts/stack/tls.sh and
+# require_secure_transport=ON, so plain TCP connections are refused (the unix socket, used only
+# by these scripts as the local admin, counts as secure). A running server whose configuration
+# changed (e.g. TLS switched on, a certificate re-issued) is restarted.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR/../lib
 # shellcheck source=../lib/common.sh
@@ -40,7 +44,31 @@ mariadb_render_config() {
   mkdir -p "$MARIADB_DIR/tmp" "$CZ_LOG_DIR"
   sed -e "s#@MARIADB_DIR@#$MARIADB_DIR#g" -e "s#@LOG_DIR@#$CZ_LOG_DIR#g" \
     "$MARIADB_TEMPLATE" >"$MARIADB_CNF.tmp"
+  if cz_tls_on; then
+    [[ -s "$CZ_TLS_DIR/server/mariadb.crt" ]] || die "mariadb: no certificate in $CZ_TLS_DIR (run scripts/stack/tls.sh)"
+    cat >>"$MARIADB_CNF.tmp" <<CNF
+
+# TLS (written by scripts/stack/mariadb.sh; certificates from scripts/stack/tls.sh): TCP clients
+# must use TLS 1.2+ with forward-secret AEAD suites; the unix socket stays for the local admin
+[mysqld]
+ssl_ca   = $CZ_TLS_DIR/ca.crt
+ssl_cert = $CZ_TLS_DIR/server/mariadb.crt
+ssl_key  = $CZ_TLS_DIR/server/mariadb.key
+ssl_cipher = ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305
+tls_version = TLSv1.2,TLSv1.3
+require_secure_transport = ON
+CNF
+  fi
   mv -f "$MARIADB_CNF.tmp" "$MARIADB_CNF"
+}
+
+# the configuration the server runs with: my.cnf and, with TLS, the certificate files it reads
+mariadb_config_digest() {
+  local files=("$MARIADB_CNF")
+  if cz_tls_on; then
+    files+=("$CZ_TLS_DIR/ca.crt" "$CZ_TLS_DIR/server/mariadb.crt" "$CZ_TLS_DIR/server/mariadb.key")
+  fi
+  cz_digest "${files[@]}"
 }
 
 # client as the unix user via the socket (mariadb-install-db gives root and the --user
@@ -116,7 +144,12 @@ mariadb_provision() {
 mariadb_start() {
   cz_need_cmd mariadbd "run: $0 install"
   mariadb_render_config
-  local pid
+  local pid digest
+  digest=$(mariadb_config_digest)
+  if cz_running mariadb && cz_config_changed mariadb "$digest"; then
+    log "mariadb: configuration changed (TLS, certificates or my.cnf): restarting it"
+    mariadb_stop
+  fi
   if pid=$(cz_pid mariadb); then
     log "mariadb already running (pid $pid)"
   else
@@ -126,6 +159,7 @@ mariadb_start() {
     cz_step "mariadb start"
     rm -f "$MARIADB_SOCK"
     cz_start mariadb "$MARIADB_LOG" mariadbd --defaults-file="$MARIADB_CNF" --user="$(id -un)"
+    cz_config_record mariadb "$digest"
   fi
   mariadb_wait_ready 60
   mariadb_provision

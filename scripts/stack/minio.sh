@@ -3,6 +3,8 @@
 # ships source only), single drive (xl-single: a plain directory; object lock works there).
 # S3 API on 127.0.0.1:19000, console on 127.0.0.1:19001, data in .stack/minio/data,
 # root user czminio, password in .stack/secrets/minio_password.
+# HTTPS (unless CZ_INSECURE_DEV=1) with the certificate from scripts/stack/tls.sh (--certs-dir);
+# a running server whose certificates changed, or that runs in the other mode, is restarted.
 #   minio.sh install | start | stop | status
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR/../lib
@@ -79,8 +81,23 @@ minio_install() {
   log "minio installed: $MINIO_BIN ($MINIO_VERSION)"
 }
 
+MINIO_CERTS_DIR="$CZ_TLS_DIR/minio"
+MINIO_SCHEME=http
+cz_tls_on && MINIO_SCHEME=https
+
 minio_health() {
-  curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$MINIO_PORT/minio/health/$1" 2>/dev/null
+  local tls=()
+  cz_tls_on && tls=(--cacert "$CZ_TLS_DIR/ca.crt")
+  curl -fsS -o /dev/null --max-time 2 "${tls[@]}" "$MINIO_SCHEME://127.0.0.1:$MINIO_PORT/minio/health/$1" 2>/dev/null
+}
+
+# what the server runs with: its mode and, with TLS, the files of its certs dir
+minio_config_digest() {
+  if cz_tls_on; then
+    { echo tls && cz_digest "$MINIO_CERTS_DIR/public.crt" "$MINIO_CERTS_DIR/private.key" "$MINIO_CERTS_DIR/CAs/ca.crt"; } | cz_digest /dev/stdin
+  else
+    echo plain | cz_digest /dev/stdin
+  fi
 }
 
 minio_wait_ready() {
@@ -94,7 +111,7 @@ minio_wait_ready() {
     fi
     if ((SECONDS >= deadline)); then
       cz_tail_log "$MINIO_LOG"
-      die "minio: http://127.0.0.1:$MINIO_PORT/minio/health/live not healthy after ${MINIO_START_TIMEOUT}s"
+      die "minio: $MINIO_SCHEME://127.0.0.1:$MINIO_PORT/minio/health/live not healthy after ${MINIO_START_TIMEOUT}s"
     fi
     sleep 0.5
   done
@@ -102,7 +119,16 @@ minio_wait_ready() {
 
 minio_start() {
   cz_need_cmd curl "apt-get install curl"
-  local pid
+  local pid digest tls_args=()
+  if cz_tls_on; then
+    [[ -s "$MINIO_CERTS_DIR/public.crt" ]] || die "minio: no certificate in $MINIO_CERTS_DIR (run scripts/stack/tls.sh)"
+    tls_args=(--certs-dir "$MINIO_CERTS_DIR")
+  fi
+  digest=$(minio_config_digest)
+  if cz_running minio && cz_config_changed minio "$digest"; then
+    log "minio: configuration changed (TLS or certificates): restarting it"
+    minio_stop
+  fi
   if pid=$(cz_pid minio); then
     log "minio already running (pid $pid)"
   else
@@ -117,9 +143,10 @@ minio_start() {
     (
       export MINIO_ROOT_USER="$MINIO_USER" MINIO_ROOT_PASSWORD="$pw"
       export MINIO_UPDATE=off MINIO_BROWSER=on
-      cz_start minio "$MINIO_LOG" "$MINIO_BIN" server "$MINIO_DATA" \
+      cz_start minio "$MINIO_LOG" "$MINIO_BIN" server "$MINIO_DATA" "${tls_args[@]}" \
         --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT"
     )
+    cz_config_record minio "$digest"
   fi
   minio_wait_ready
 }

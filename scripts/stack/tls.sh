@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack's own certificate authority and certificates (openssl), for TLS on every hop.
-#   tls.sh [DIR]     (default: $CZ_TLS_DIR, else .stack/tls)
+#   tls.sh [DIR]     (default: .stack/tls)
 # Idempotent: creates what is missing and re-issues a certificate that expires within 30 days or
 # no longer chains to the CA (a new CA re-issues everything). Prints nothing when all is current.
 #
@@ -21,7 +21,7 @@ set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-TLS_DIR="${1:-${CZ_TLS_DIR:-$STACK_DIR/tls}}"
+TLS_DIR="${1:-$CZ_TLS_DIR}"
 TLS_SERVERS=(mariadb kafka minio keyservice ingest archiver recordings compliance portal puller)
 TLS_CLIENTS=(ingest archiver recordings portal puller compliance dev)
 TLS_CA_DAYS=3650

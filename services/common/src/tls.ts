@@ -65,6 +65,23 @@ export function httpsAgent(tls: ClientTls): https.Agent {
   return new https.Agent({ keepAlive: true, ...clientSecureOptions(tls) });
 }
 
+const agents = new WeakMap<ClientTls, https.Agent>();
+
+/**
+ * The agent for a request to `url`: for https, one shared agent per TLS material (verifying
+ * against `tls.ca`; Node's default CAs without `tls`); for http, Node's default agent.
+ */
+export function agentFor(url: URL, tls: ClientTls | undefined): https.Agent | undefined {
+  if (url.protocol !== 'https:') return undefined;
+  if (!tls) return https.globalAgent;
+  let agent = agents.get(tls);
+  if (!agent) {
+    agent = httpsAgent(tls);
+    agents.set(tls, agent);
+  }
+  return agent;
+}
+
 export interface SecureFetchInit {
   method?: string;
   headers?: Record<string, string>;
@@ -84,6 +101,20 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * node:http: whether they are allowed is the caller's configuration check (requireSecureUrl).
  * Without `tls`, https peers are checked against Node's default CAs.
  */
+const fetches = new WeakMap<ClientTls, SecureFetch>();
+let defaultFetch: SecureFetch | undefined;
+
+/** secureFetch(tls), made once per TLS material (one keep-alive agent each). */
+export function secureFetchFor(tls: ClientTls | undefined): SecureFetch {
+  if (!tls) return (defaultFetch ??= secureFetch(undefined));
+  let made = fetches.get(tls);
+  if (!made) {
+    made = secureFetch(tls);
+    fetches.set(tls, made);
+  }
+  return made;
+}
+
 export function secureFetch(tls: ClientTls | undefined): SecureFetch {
   const agent = tls ? httpsAgent(tls) : new https.Agent({ keepAlive: true, minVersion: TLS_MIN_VERSION });
   const plainAgent = new http.Agent({ keepAlive: true });

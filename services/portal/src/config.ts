@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { hkdfSm3 } from '@cz/common/crypto';
-import { ConfigError, envString } from '@cz/common';
+import {
+  ConfigError,
+  envString,
+  optionalClientTlsFromEnv,
+  requireSecureUrl,
+  secureFetchFor,
+} from '@cz/common';
 import type { PlaybackOptions } from './routes/playback';
 import type { KeysProxyOptions } from './routes/keys-proxy';
 
@@ -22,15 +28,24 @@ export function portalSettingsFromEnv(): PortalSettings {
   const cursorSecret = envString('CZ_PORTAL_CURSOR_KEY');
   if (cursorSecret.length < 32) throw new ConfigError('CZ_PORTAL_CURSOR_KEY must be at least 32 characters');
   const recordingsToken = process.env.CZ_RECORDINGS_READ_TOKEN;
+  // the recordings and key services are reached over HTTPS verified against our CA
+  const tls = optionalClientTlsFromEnv();
   return {
     cursorKey: hkdfSm3(Buffer.from(cursorSecret, 'utf8'), Buffer.alloc(0), 'cz/portal/cursor', 32),
     consoleRoot: envString('CZ_CONSOLE_ROOT', fileURLToPath(new URL('../../../web/dist', import.meta.url))),
-    keysProxy: { url: envString('CZ_KEYSERVICE_URL') },
+    keysProxy: {
+      url: requireSecureUrl('CZ_KEYSERVICE_URL', envString('CZ_KEYSERVICE_URL')),
+      fetch: secureFetchFor(tls),
+    },
     ...(recordingsToken
       ? {
           recordings: {
-            url: envString('CZ_RECORDINGS_URL', 'http://127.0.0.1:8084'),
+            url: requireSecureUrl(
+              'CZ_RECORDINGS_URL',
+              envString('CZ_RECORDINGS_URL', 'https://127.0.0.1:8084'),
+            ),
             token: recordingsToken,
+            tls,
           },
         }
       : {}),

@@ -1,4 +1,13 @@
-import { ConfigError, envInt, envString } from '@cz/common';
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  envBool,
+  envInt,
+  envString,
+  optionalClientTlsFromEnv,
+  requireSecureUrl,
+  type ClientTls,
+} from '@cz/common';
 
 /** REG-02: call recordings are kept at least 2 years; REG-01: chat content (incl. media) 5 years. */
 export const MIN_RECORDING_RETENTION_DAYS = 730;
@@ -13,6 +22,8 @@ export interface AsrSettings {
   apiKey?: string;
   language?: string;
   timeoutMs: number;
+  /** for https: the CA the engine's certificate must chain to */
+  tls?: ClientTls;
 }
 
 export interface RecordingsSettings {
@@ -72,8 +83,14 @@ export function settingsFromEnv(): RecordingsSettings {
   const writeToken = process.env.CZ_RECORDINGS_WRITE_TOKEN;
   if (writeToken) settings.writeToken = writeToken;
   if (asrUrl) {
+    // The ASR engine receives call audio: https, verified against CZ_ASR_CA_FILE (the engine's
+    // own CA) or the stack's CA. Plain http only for an on-prem engine that cannot serve TLS,
+    // named explicitly with CZ_ASR_ALLOW_PLAIN_HTTP=1 (or with CZ_INSECURE_DEV=1).
+    const asrCaFile = process.env.CZ_ASR_CA_FILE;
+    const asrTls = asrCaFile ? { ca: readFileSync(asrCaFile, 'utf8') } : optionalClientTlsFromEnv();
     settings.asr = {
-      url: asrUrl,
+      url: requireSecureUrl('CZ_ASR_URL', asrUrl, envBool('CZ_ASR_ALLOW_PLAIN_HTTP', false)),
+      ...(asrTls ? { tls: asrTls } : {}),
       model: envString('CZ_ASR_MODEL', 'whisper-1'),
       timeoutMs: envInt('CZ_ASR_TIMEOUT_MS', 30 * 60 * 1000),
     };

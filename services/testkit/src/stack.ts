@@ -4,10 +4,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
-import { createMainDataSource, databaseConfig, migrate, type DatabaseConfig } from '@cz/common';
+import {
+  createMainDataSource,
+  databaseConfig,
+  migrate,
+  readPem,
+  secureFetch,
+  type DatabaseConfig,
+} from '@cz/common';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -24,11 +32,51 @@ export function loadStackEnv(): void {
         process.env[match[1]] = match[2]!.replace(/^['"]|['"]$/g, '');
     }
   }
+  trustStackCaInFetch();
   // tests and local tools use the `dev` key-service credential issued by the stack's bootstrap
   const devToken = `${repoRoot}.stack/secrets/keyservice/callers/dev.token`;
   if (process.env.CZ_KEYSERVICE_TOKEN === undefined && existsSync(devToken)) {
     process.env.CZ_KEYSERVICE_TOKEN = readFileSync(devToken, 'utf8').trim();
   }
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+let fetchPatched = false;
+
+/**
+ * Tests reach the live stack's HTTPS services with plain `fetch`. Node reads NODE_EXTRA_CA_CERTS
+ * only at process start and a test loads stack.env later, so `fetch` is wrapped once: https://
+ * requests to this machine verify the peer against the stack's CA (CZ_TLS_CA_FILE); anything else
+ * goes to Node's fetch unchanged. No client certificate is presented: a test authenticates the
+ * way the test itself chooses (a caller's credential, or none for the 401 cases).
+ */
+function trustStackCaInFetch(): void {
+  if (fetchPatched || !process.env.CZ_TLS_CA_FILE) return;
+  fetchPatched = true;
+  const nodeFetch = globalThis.fetch;
+  const viaStackCa = secureFetch({ ca: readPem('CZ_TLS_CA_FILE') });
+  globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    if (url.protocol !== 'https:' || !LOCAL_HOSTS.has(url.hostname)) return nodeFetch(input, init);
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    // a streamed upload stays streamed; any other body is sent whole (with its length)
+    const streamed = init?.body instanceof ReadableStream || init?.body instanceof Readable;
+    const body = !request.body
+      ? undefined
+      : streamed
+        ? request.body
+        : new Uint8Array(await request.arrayBuffer());
+    return viaStackCa(url, {
+      method: request.method,
+      headers,
+      ...(body ? { body } : {}),
+      signal: request.signal,
+    });
+  };
 }
 
 export interface TestDatabase {

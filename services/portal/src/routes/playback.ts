@@ -11,7 +11,15 @@ import {
   MediaPlaybackQuery,
   type ArchivedMessageV1,
 } from '@cz/contracts';
-import { AppError, badRequest, notFound, unavailable, wecomMediaId } from '@cz/common';
+import {
+  AppError,
+  badRequest,
+  notFound,
+  secureFetchFor,
+  unavailable,
+  wecomMediaId,
+  type ClientTls,
+} from '@cz/common';
 import {
   integrityContext,
   isIntegrityError,
@@ -23,8 +31,10 @@ import { appendAudit } from '../audit';
 import { canSeeCall, canSeeConversation, loadAccess, unrestricted, type Access } from '../scope';
 
 export interface PlaybackOptions {
-  /** where the recordings service listens, e.g. http://127.0.0.1:8084 */
+  /** where the recordings service listens, e.g. https://127.0.0.1:8084 */
   url: string;
+  /** the CA its certificate must chain to, and the portal's client certificate */
+  tls?: ClientTls;
   /** the recordings service's read secret */
   token: string;
 }
@@ -69,7 +79,7 @@ const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = asyn
     if (range) headers.range = range;
     let upstream: Response;
     try {
-      upstream = await fetch(new URL(path, recordings.url), { headers });
+      upstream = await secureFetchFor(recordings.tls)(new URL(path, recordings.url), { headers });
     } catch (err) {
       request.log.warn({ err }, 'recordings service unreachable');
       throw unavailable('recordings_unavailable', 'the recordings service is unreachable; retry later');

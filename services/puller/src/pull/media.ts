@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { wecomMediaId } from '@cz/common';
+import https from 'node:https';
+import { agentFor, wecomMediaId, type ClientTls } from '@cz/common';
 import type { MediaJobInput } from './pull-state-store';
 
 /**
@@ -140,6 +141,8 @@ export const discardSink = (): MediaSink => ({
  */
 export function recordingsSink(options: {
   recordingsUrl: string;
+  /** the CA the recordings service's certificate must chain to, and this puller's client certificate */
+  tls?: ClientTls;
   token: string | undefined;
   corpId: string;
   sdkfileid: string;
@@ -156,7 +159,11 @@ export function recordingsSink(options: {
   };
   if (options.keepOnMismatch) headers['x-cz-md5-mismatch'] = 'keep';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const request = http.request(url, { method: 'PUT', headers });
+  const request = (url.protocol === 'https:' ? https : http).request(url, {
+    method: 'PUT',
+    headers,
+    agent: agentFor(url, options.tls),
+  });
   let failure: Error | undefined;
   let early: Promise<UploadError> | undefined;
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {

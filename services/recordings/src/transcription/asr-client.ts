@@ -3,6 +3,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { agentFor, type ClientTls } from '@cz/common';
 
 /*
  * Client of an on-prem speech-recognition server speaking the OpenAI-compatible
@@ -18,6 +19,8 @@ export interface AsrEndpoint {
   apiKey?: string;
   language?: string;
   timeoutMs: number;
+  /** for https: the CA the engine's certificate must chain to (and a client certificate, if any) */
+  tls?: ClientTls;
 }
 
 export interface AsrAudio {
@@ -116,7 +119,7 @@ export async function transcribe(endpoint: AsrEndpoint, audio: AsrAudio): Promis
       () => finish(new AsrError(`the ASR engine did not answer within ${endpoint.timeoutMs} ms`, true)),
       endpoint.timeoutMs,
     );
-    const req = send(url, { method: 'POST', headers }, (response) => {
+    const req = send(url, { method: 'POST', headers, agent: agentFor(url, endpoint.tls) }, (response) => {
       readReply(response).then((body) => {
         const status = response.statusCode ?? 0;
         if (status < 200 || status >= 300) {
