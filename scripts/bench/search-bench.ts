@@ -52,7 +52,7 @@ import {
 } from '@cz/common';
 import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import { TokenHasher, parseQuery } from '@cz/common/search';
-import { loadStackEnv, seededRandom } from '@cz/testkit';
+import { callerHeaders, loadStackEnv, seededRandom } from '@cz/testkit';
 import portal, {
   DEFAULT_LIMITS,
   KIND_CALL,
@@ -825,7 +825,7 @@ async function endToEnd(dir: Directory) {
       next += BATCH;
       const res = await fetch(`${url}/v1/wecom/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...callerHeaders() },
         body: JSON.stringify({ corpId: e2eCorp, messages: batch }),
       });
       if (res.status !== 202)

@@ -21,6 +21,7 @@ import {
   archiverDrained,
   buildArchiver,
   buildIngest,
+  callerHeaders,
   createTestDatabase,
   type DeadLetterReader,
   eventually,
@@ -107,6 +108,7 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
     const res = await ingestApp.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: { corpId, messages },
     });
     assert.equal(res.statusCode, 202, res.body);
@@ -235,7 +237,12 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
     assert.equal((await targets(early))[0]?.doc_time, null);
 
     for (const c of [cdr('CALL-EARLY', '2026-11-22T02:00:00Z'), cdr('CALL-FIRST', '2026-11-22T02:05:00Z')]) {
-      const res = await ingestApp.inject({ method: 'POST', url: '/v1/calls', payload: c });
+      const res = await ingestApp.inject({
+        method: 'POST',
+        url: '/v1/calls',
+        headers: callerHeaders(),
+        payload: c,
+      });
       assert.equal(res.statusCode, 202, res.body);
     }
     const earlySummary = await eventually('the early alert attached to its call', async () => record(early));
@@ -315,6 +322,7 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
     const res = await ingestApp.inject({
       method: 'POST',
       url: '/v1/calls',
+      headers: callerHeaders(),
       payload: {
         corpId,
         callId: 'T-1',
@@ -382,6 +390,7 @@ describe('archiver: cz.alert.v1 → alerts attached to archived messages and cal
     const res = await ingestApp.inject({
       method: 'POST',
       url: '/v1/calls',
+      headers: callerHeaders(),
       payload: {
         corpId,
         callId: 'OLD-1',

@@ -9,6 +9,7 @@ import {
   archiverDrained,
   buildArchiver,
   buildIngest,
+  callerHeaders,
   createTestDatabase,
   eventually,
   loadStackEnv,
@@ -81,7 +82,12 @@ describe('archiver: Kafka → MariaDB (real stack)', () => {
       },
     ];
     const post = () =>
-      ingestApp.inject({ method: 'POST', url: '/v1/wecom/messages', payload: { corpId, messages } });
+      ingestApp.inject({
+        method: 'POST',
+        url: '/v1/wecom/messages',
+        headers: callerHeaders(),
+        payload: { corpId, messages },
+      });
     assert.equal((await post()).statusCode, 202);
     // the same batch again, as a client retry would: still exactly three rows
     assert.equal((await post()).statusCode, 202);

@@ -16,6 +16,7 @@ import {
   archiverDrained,
   buildArchiver,
   buildIngest,
+  callerHeaders,
   createTestDatabase,
   type DeadLetterReader,
   eventually,
@@ -84,7 +85,12 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
   test('[REG-02][REG-06] a CDR is stored once with filter columns, the number only as a blind index, the transcript sealed', async () => {
     const corpId = uniqueCorp('arcall');
     for (let i = 0; i < 2; i++) {
-      const res = await ingestApp.inject({ method: 'POST', url: '/v1/calls', payload: cdr(corpId, 'C-1') });
+      const res = await ingestApp.inject({
+        method: 'POST',
+        url: '/v1/calls',
+        headers: callerHeaders(),
+        payload: cdr(corpId, 'C-1'),
+      });
       assert.equal(res.statusCode, 202, res.body);
     }
     const id = callArchiveId(corpId, 'C-1');
@@ -143,7 +149,14 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
   test('a different CDR reusing a callId goes to the DLQ with the reason; the first stays', async () => {
     const corpId = uniqueCorp('arconf');
     assert.equal(
-      (await ingestApp.inject({ method: 'POST', url: '/v1/calls', payload: cdr(corpId, 'C-2') })).statusCode,
+      (
+        await ingestApp.inject({
+          method: 'POST',
+          url: '/v1/calls',
+          headers: callerHeaders(),
+          payload: cdr(corpId, 'C-2'),
+        })
+      ).statusCode,
       202,
     );
     const id = callArchiveId(corpId, 'C-2');
@@ -152,7 +165,14 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     );
     const changed = cdr(corpId, 'C-2', { agentId: 'someone-else' });
     assert.equal(
-      (await ingestApp.inject({ method: 'POST', url: '/v1/calls', payload: changed })).statusCode,
+      (
+        await ingestApp.inject({
+          method: 'POST',
+          url: '/v1/calls',
+          headers: callerHeaders(),
+          payload: changed,
+        })
+      ).statusCode,
       202,
     );
     const [dead] = await dlqFor(corpId, 1);
@@ -167,6 +187,7 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     const res = await ingestApp.inject({
       method: 'POST',
       url: '/v1/calls',
+      headers: callerHeaders(),
       payload: cdr(corpId, 'C-3', { transcript: undefined }),
     });
     assert.equal(res.statusCode, 202);
@@ -277,7 +298,12 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
       },
     ];
     for (let i = 0; i < 2; i++) {
-      const res = await ingestApp.inject({ method: 'POST', url: '/v1/events', payload: { corpId, events } });
+      const res = await ingestApp.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: callerHeaders(),
+        payload: { corpId, events },
+      });
       assert.equal(res.statusCode, 202, res.body);
     }
     const rows = await eventually('three events archived', async () => {
@@ -323,8 +349,14 @@ describe('archiver: cz.call.v1 and cz.event.v1 → MariaDB (real stack)', () => 
     // the same eventId with different content: DLQ, first kept
     const changed = [{ ...events[0], staffId: 'someone-else' }];
     assert.equal(
-      (await ingestApp.inject({ method: 'POST', url: '/v1/events', payload: { corpId, events: changed } }))
-        .statusCode,
+      (
+        await ingestApp.inject({
+          method: 'POST',
+          url: '/v1/events',
+          headers: callerHeaders(),
+          payload: { corpId, events: changed },
+        })
+      ).statusCode,
       202,
     );
     const [dead] = await dlqFor(corpId, 1);

@@ -8,7 +8,7 @@ import {
   type Topic,
 } from '@cz/contracts';
 import { callArchiveId, eventArchiveId, externalUserIndex, keyProviderFromEnv, phoneIndex } from '@cz/common';
-import { loadStackEnv, uniqueCorp } from '@cz/testkit';
+import { callerHeaders, loadStackEnv, uniqueCorp } from '@cz/testkit';
 import { buildIngestApp, readCorpRecords } from './helpers';
 
 loadStackEnv();
@@ -47,13 +47,19 @@ describe('ingest POST /v1/calls (real Kafka)', () => {
 
   test('[REG-02][REG-06] a CDR is acknowledged after Kafka holds it, sealed, keyed by the customer blind index', async () => {
     const corpId = uniqueCorp('callcorp');
-    const res = await app.inject({ method: 'POST', url: '/v1/calls', payload: cdr(corpId) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/calls',
+      headers: callerHeaders(),
+      payload: cdr(corpId),
+    });
     assert.equal(res.statusCode, 202, res.body);
     const body = res.json<{ id: string; callId: string }>();
     assert.equal(body.id, callArchiveId(corpId, 'CALL-20261125-0001'));
     // re-posting is harmless here; the archiver keeps one row per (corp, callId)
     assert.equal(
-      (await app.inject({ method: 'POST', url: '/v1/calls', payload: cdr(corpId) })).statusCode,
+      (await app.inject({ method: 'POST', url: '/v1/calls', headers: callerHeaders(), payload: cdr(corpId) }))
+        .statusCode,
       202,
     );
 
@@ -88,7 +94,12 @@ describe('ingest POST /v1/calls (real Kafka)', () => {
       [{ recordingUrl: 'http://x' }, /additional/i],
     ];
     for (const [change, reason] of cases) {
-      const res = await app.inject({ method: 'POST', url: '/v1/calls', payload: cdr(corpId, change) });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/calls',
+        headers: callerHeaders(),
+        payload: cdr(corpId, change),
+      });
       assert.equal(res.statusCode, 400, JSON.stringify(change));
       assert.match(res.json<{ message: string }>().message, reason);
     }
@@ -185,7 +196,12 @@ describe('ingest POST /v1/events (real Kafka)', () => {
 
   test('[REG-08][REG-13] every behaviour event type is accepted, sealed, keyed by the customer', async () => {
     const corpId = uniqueCorp('evcorp');
-    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: { corpId, events: valid } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: callerHeaders(),
+      payload: { corpId, events: valid },
+    });
     assert.equal(res.statusCode, 202, res.body);
     const body = res.json<EventBatchReply>();
     assert.deepEqual(
@@ -230,7 +246,12 @@ describe('ingest POST /v1/events (real Kafka)', () => {
       'not an object',
       { ...valid[1], eventId: 'ok-2' },
     ];
-    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: { corpId, events } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: callerHeaders(),
+      payload: { corpId, events },
+    });
     assert.equal(res.statusCode, 400);
     const body = res.json<EventBatchReply>();
     assert.deepEqual(
@@ -260,6 +281,7 @@ describe('ingest POST /v1/events (real Kafka)', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/events',
+      headers: callerHeaders(),
       payload: { corpId: uniqueCorp(), events },
     });
     assert.equal(res.statusCode, 400);
@@ -272,12 +294,18 @@ describe('ingest calls and events with Kafka down', () => {
     const app = await buildIngest(['127.0.0.1:9']);
     try {
       const corpId = uniqueCorp();
-      const call = await app.inject({ method: 'POST', url: '/v1/calls', payload: cdr(corpId) });
+      const call = await app.inject({
+        method: 'POST',
+        url: '/v1/calls',
+        headers: callerHeaders(),
+        payload: cdr(corpId),
+      });
       assert.equal(call.statusCode, 503);
       assert.equal(call.json<{ code: string }>().code, 'kafka_unavailable');
       const events = await app.inject({
         method: 'POST',
         url: '/v1/events',
+        headers: callerHeaders(),
         payload: {
           corpId,
           events: [

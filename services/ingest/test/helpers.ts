@@ -1,26 +1,28 @@
 /** Set-up shared by the ingest tests: an in-process ingest and a reader of what reached Kafka. */
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaHeaders, type Topic } from '@cz/contracts';
-import { createServer, kafkaConfig, kafkaTransport } from '@cz/common';
+import { createServer, kafkaConfig, kafkaTransport, type CallerAuthOptions } from '@cz/common';
 import { openBuffer, type KeyProvider } from '@cz/common/crypto';
-import { drained, eventually } from '@cz/testkit';
+import { drained, eventually, testCallerAuth } from '@cz/testkit';
 import ingest from '../src/app';
 
 /**
  * An in-process ingest with client id `clientId`; with `brokers` (e.g. a closed port) it gives up
- * on Kafka at once, for the tests of the 503 path.
+ * on Kafka at once, for the tests of the 503 path; `callers` changes how it authenticates callers.
  */
 export async function buildIngestApp(
   keys: KeyProvider,
   clientId: string,
   bodyLimit: number,
   brokers?: string[],
+  callers: Partial<CallerAuthOptions> = {},
 ): Promise<ReturnType<typeof createServer>> {
   const app = createServer('ingest', { logger: false, bodyLimit });
   const kafka = kafkaConfig(clientId);
   await app.register(ingest, {
     kafka: brokers ? { ...kafka, brokers } : kafka,
     keys,
+    callers: testCallerAuth(callers),
     kafkaConnectionTimeoutMs: 1000,
     kafkaRetries: brokers ? 0 : 5,
   });

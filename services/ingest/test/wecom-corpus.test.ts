@@ -22,6 +22,7 @@ import { blindIndex, openBuffer } from '@cz/common/crypto';
 import {
   buildArchiver,
   buildIngest,
+  callerHeaders,
   createTestDatabase,
   eventually,
   loadStackEnv,
@@ -84,6 +85,7 @@ describe('[REG-01] WeCom corpus: ingest → archive → portal (real stack)', ()
     const res = await ingestApp.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: { corpId, messages },
     });
     assert.equal(res.statusCode, 202, res.body);
@@ -252,7 +254,9 @@ describe('[REG-01] WeCom corpus: ingest → archive → portal (real stack)', ()
       text: { content },
     });
     const conflictsSoFar = async () =>
-      (await archiverApp.inject({ method: 'GET', url: '/v1/archiver/stats' })).json<{
+      (
+        await archiverApp.inject({ method: 'GET', url: '/v1/archiver/stats', headers: callerHeaders() })
+      ).json<{
         contentConflicts: number;
       }>().contentConflicts;
     const before = await conflictsSoFar();

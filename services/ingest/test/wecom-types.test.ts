@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
 import { createServer, kafkaConfig, keyProviderFromEnv } from '@cz/common';
-import { loadStackEnv, uniqueCorp } from '@cz/testkit';
+import { callerHeaders, loadStackEnv, testCallerAuth, uniqueCorp } from '@cz/testkit';
 import ingest from '../src/app';
 import { readCorpRecords } from './helpers';
 import { loadCorpus, type WeComRecord } from './fixtures/wecom/index';
@@ -30,7 +30,7 @@ describe('ingest: WeCom message model bad input (real Kafka)', () => {
   let app: ReturnType<typeof createServer>;
   before(async () => {
     app = createServer('ingest', { logger: false });
-    await app.register(ingest, { kafka: kafkaConfig('cz-ingest-test'), keys });
+    await app.register(ingest, { kafka: kafkaConfig('cz-ingest-test'), keys, callers: testCallerAuth() });
     await app.ready();
   });
   after(async () => {
@@ -38,7 +38,12 @@ describe('ingest: WeCom message model bad input (real Kafka)', () => {
   });
 
   const post = (corpId: string, messages: unknown[]) =>
-    app.inject({ method: 'POST', url: '/v1/wecom/messages', payload: { corpId, messages } });
+    app.inject({
+      method: 'POST',
+      url: '/v1/wecom/messages',
+      headers: callerHeaders(),
+      payload: { corpId, messages },
+    });
 
   test('[REG-01] missing sdkfileid and malformed payloads: 400 per record with the path; neighbours and unknown types accepted', async () => {
     const corpId = uniqueCorp('types');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Topics, type ArchivedMessageV1, type IngestBatchReply } from '@cz/contracts';
 import { keyProviderFromEnv } from '@cz/common';
-import { loadStackEnv, uniqueCorp } from '@cz/testkit';
+import { callerHeaders, loadStackEnv, uniqueCorp } from '@cz/testkit';
 import { buildIngestApp, readCorpRecords } from './helpers';
 
 loadStackEnv();
@@ -45,6 +45,7 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: { corpId, messages: [textMessage('m-1', secret), textMessage('m-2', '好的，谢谢')] },
     });
     assert.equal(res.statusCode, 202, res.body);
@@ -84,6 +85,7 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: {
         corpId,
         messages: [
@@ -135,6 +137,7 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: { corpId: uniqueCorp(), messages },
     });
     assert.equal(res.statusCode, 400);
@@ -146,6 +149,7 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: { corpId: uniqueCorp(), messages: [textMessage('big', 'x'.repeat(300 * 1024))] },
     });
     assert.equal(res.statusCode, 413);
@@ -157,6 +161,7 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: { corpId, messages: [textMessage('dup', '重复'), textMessage('dup', '重复')] },
     });
     assert.equal(res.statusCode, 202);
@@ -176,6 +181,7 @@ describe('ingest with Kafka down', () => {
       const res = await app.inject({
         method: 'POST',
         url: '/v1/wecom/messages',
+        headers: callerHeaders(),
         payload: { corpId: uniqueCorp(), messages: [textMessage('lost?', '不能丢')] },
       });
       assert.equal(res.statusCode, 503);

@@ -32,6 +32,7 @@ import { sealBuffer } from '@cz/common/crypto';
 import {
   buildArchiver,
   buildIngest,
+  callerHeaders,
   createTestDatabase,
   eventually,
   loadStackEnv,
@@ -147,6 +148,7 @@ describe('search and conversation view: alerts attached, call transcripts indexe
     const posted = await ingestApp.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
+      headers: callerHeaders(),
       payload: {
         corpId,
         messages: CHATS.map((c, i) => ({
@@ -164,6 +166,7 @@ describe('search and conversation view: alerts attached, call transcripts indexe
     const cdr = await ingestApp.inject({
       method: 'POST',
       url: '/v1/calls',
+      headers: callerHeaders(),
       payload: {
         corpId,
         callId: CALL_ID,

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import type { IngestBatchReply, LoginReply, MessageListReply } from '@cz/contracts';
 import { databaseConfig } from '@cz/common';
-import { eventually, loadStackEnv } from '@cz/testkit';
+import { callerHeaders, eventually, loadStackEnv } from '@cz/testkit';
 
 loadStackEnv();
 const INGEST = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
@@ -39,7 +39,7 @@ describe('walking skeleton on the running stack', () => {
     const now = Date.now();
     const ingestReply = await fetch(`${INGEST}/v1/wecom/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...callerHeaders() },
       body: JSON.stringify({
         corpId,
         messages: [
