@@ -68,8 +68,8 @@ CZ_KEYS_DEV_CALLER=dev
 # seals (keys.seal) or opens (keys.unwrap) which class, and whom it calls, is in the README's
 # trust model. The puller of a real deployment is bound to its own corp, not '*'.
 CZ_KEYS_CALLER_GRANTS=(
-  "ingest|chat,index|keys.seal,keys.index,callers.introspect|*"
-  "archiver|chat,pii,index|keys.seal,keys.unwrap,keys.index,callers.introspect|*"
+  "ingest|chat,index,audit|keys.seal,keys.index,callers.introspect|*"
+  "archiver|chat,pii,index,audit|keys.seal,keys.unwrap,keys.index,callers.introspect|*"
   "recordings|chat,recording|keys.seal,keys.unwrap,callers.introspect|*"
   "portal|chat,pii,index,audit|keys.seal,keys.unwrap,keys.index,recordings.read|*"
   "puller|chat,pii|keys.seal,keys.unwrap,ingest.write,recordings.write|*"
