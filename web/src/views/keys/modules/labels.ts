@@ -17,7 +17,7 @@ export function requestTarget(t: Translate, request: KeyRequestView): string {
 }
 
 function valueText(value: unknown): string {
-  if (Array.isArray(value)) return value.map(valueText).join(', ');
+  if (Array.isArray(value)) return value.length === 0 ? '—' : value.map(valueText).join(', ');
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
     return String(value);
   return JSON.stringify(value);
