@@ -51,11 +51,14 @@ export async function announceRecording(app: FastifyInstance, row: CompleteObjec
   await app.db.query('UPDATE recording_object SET announced_at = ? WHERE id = ?', [new Date(), row.id]);
 }
 
-/** Announces recordings whose announcement failed earlier (Kafka was down): an outbox sweep. */
+/**
+ * Announces recordings whose announcement failed earlier (Kafka was down): an outbox sweep.
+ * Conflicting versions are never announced: the call keeps its original.
+ */
 export async function announcePending(app: FastifyInstance, olderThanMs = 10000): Promise<number> {
   const rows = await app.db.query<{ id: string }[]>(
     `SELECT id FROM recording_object WHERE kind = 'call' AND status = 'complete' AND announced_at IS NULL
-       AND completed_at < ? ORDER BY completed_at LIMIT 100`,
+       AND conflict_of IS NULL AND completed_at < ? ORDER BY completed_at LIMIT 100`,
     [new Date(Date.now() - olderThanMs)],
   );
   let announced = 0;

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
+  callerAuthPlugin,
   errorHandlerPlugin,
   healthPlugin,
   keysPlugin,
+  type CallerAuthOptions,
   type DatabaseConfig,
   type KafkaConfig,
   type MinioConfig,
@@ -12,7 +14,6 @@ import databasePlugin from './plugins/external/database';
 import minioPlugin from './plugins/external/minio';
 import kafkaPlugin from './plugins/external/kafka';
 import storagePlugin from './plugins/app/storage';
-import serviceAuthPlugin from './plugins/app/service-auth';
 import announcerPlugin from './plugins/app/announcer';
 import transcriberPlugin from './transcription/transcriber';
 import recordingRoutes from './routes/recordings';
@@ -24,6 +25,8 @@ export interface RecordingsOptions {
   database: DatabaseConfig;
   kafka: KafkaConfig;
   keys: KeyProvider;
+  /** who is calling (the key service): uploads need `recordings.write`, reads `recordings.read` */
+  callers: CallerAuthOptions;
   settings: RecordingsSettings;
   kafkaConnectionTimeoutMs?: number;
   kafkaRetries?: number;
@@ -35,7 +38,8 @@ export interface RecordingsOptions {
 
 /**
  * Recordings: streaming upload and Range playback of call recordings and chat media, sealed with
- * SM4 segments while streaming, in MinIO under per-object COMPLIANCE retention.
+ * SM4 segments while streaming, in MinIO under per-object COMPLIANCE retention. Only
+ * authenticated callers write (`recordings.write`) and read (`recordings.read`), each for its corps.
  */
 const app: FastifyPluginAsync<RecordingsOptions> = async (fastify, options) => {
   await fastify.register(errorHandlerPlugin);
@@ -48,10 +52,7 @@ const app: FastifyPluginAsync<RecordingsOptions> = async (fastify, options) => {
   });
   await fastify.register(keysPlugin, { keys: options.keys });
   await fastify.register(storagePlugin, { settings: options.settings });
-  await fastify.register(serviceAuthPlugin, {
-    readToken: options.settings.readToken,
-    ...(options.settings.writeToken ? { writeToken: options.settings.writeToken } : {}),
-  });
+  await fastify.register(callerAuthPlugin, options.callers);
   await fastify.register(announcerPlugin, {
     everyMs: options.announceEveryMs ?? 30000,
     graceMs: options.announceGraceMs ?? 10000,

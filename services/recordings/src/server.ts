@@ -14,6 +14,8 @@ import { settingsFromEnv } from './config';
 
 assertNationalCryptoAvailable();
 const settings = settingsFromEnv();
+// one key-service client: data keys, and who holds a caller credential
+const keys = keyProviderFromEnv();
 const server = await startService({
   service: 'recordings',
   http: httpConfig('recordings', ServicePorts.recordings),
@@ -22,7 +24,8 @@ const server = await startService({
     minio: minioConfig(),
     database: databaseConfig(),
     kafka: kafkaConfig('cz-recordings'),
-    keys: keyProviderFromEnv(),
+    keys,
+    callers: { directory: keys },
     settings,
   },
 });

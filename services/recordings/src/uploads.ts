@@ -1,21 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, badRequest } from '@cz/common';
+import { Type } from '@sinclair/typebox';
+import { AppError, assertCorp, badRequest, callerOf } from '@cz/common';
 import { CryptoError } from '@cz/common/crypto';
 import type { CompleteObject } from './storage/objects';
-import {
-  storeObject,
-  type StorageContext,
-  type StoreRequest,
-  type StoreResult,
-} from './storage/store-object';
-import { ErrorReply, type StoredObjectReply } from '@cz/contracts';
+import { ConflictingVersionReply, ErrorReply, type StoredObjectReply } from '@cz/contracts';
 
 /** Error replies of the upload and download routes. */
 export const uploadErrors = {
   400: ErrorReply,
   401: ErrorReply,
+  403: ErrorReply,
   404: ErrorReply,
-  409: ErrorReply,
+  409: Type.Union([ConflictingVersionReply, ErrorReply]),
   413: ErrorReply,
   415: ErrorReply,
   416: ErrorReply,
@@ -66,6 +62,33 @@ export function refuseUpload(reply: FastifyReply, error: AppError): never {
   throw error;
 }
 
+/**
+ * The `onRequest` hook of an upload route: the caller must hold `recordings.write` (401/403 before
+ * the body is read). A refusal closes the connection, so the client stops pushing its body.
+ */
+export function uploaderOnly(app: FastifyInstance) {
+  const check = app.requireCaller('recordings.write');
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    try {
+      await check(request, reply);
+    } catch (err) {
+      reply.header('connection', 'close');
+      throw err;
+    }
+  };
+}
+
+/** 403 before the body is read unless the caller writes for `corpId`; returns the caller's name. */
+export function uploaderFor(request: FastifyRequest, reply: FastifyReply, corpId: string): string {
+  try {
+    assertCorp(request, corpId, 'recordings');
+  } catch (err) {
+    if (err instanceof AppError) refuseUpload(reply, err);
+    throw err;
+  }
+  return callerOf(request).name;
+}
+
 const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
 
 /** Maps what can go wrong while streaming an upload to a precise reply. */
@@ -84,16 +107,12 @@ export function uploadError(err: unknown): AppError {
 }
 
 /**
- * Streams an upload into the object store; a failure closes the connection and is mapped to a
- * precise reply by {@link uploadError}.
+ * Runs `store`, which streams an upload into the object store; a failure closes the connection and
+ * is mapped to a precise reply by {@link uploadError}.
  */
-export async function storeUpload(
-  ctx: StorageContext,
-  reply: FastifyReply,
-  request: StoreRequest,
-): Promise<StoreResult> {
+export async function storeUpload<T>(reply: FastifyReply, store: () => Promise<T>): Promise<T> {
   try {
-    return await storeObject(ctx, request);
+    return await store();
   } catch (err) {
     reply.header('connection', 'close');
     throw uploadError(err);

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'minio';
 import { createMinioClient, kafkaConfig, keyProviderFromEnv, minioConfig } from '@cz/common';
-import type { StoredObjectReply } from '@cz/contracts';
+import type { ConflictingVersionReply, StoredObjectReply } from '@cz/contracts';
 import { SEALED_MAGIC } from '@cz/common/crypto';
 import {
   amr,
@@ -25,6 +25,7 @@ import {
   uniqueCorp,
   wav,
 } from '@cz/testkit';
+import { bearer, StubCallerDirectory } from './stub-callers';
 
 loadStackEnv();
 const keys = keyProviderFromEnv();
@@ -59,11 +60,17 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
   let app: Awaited<ReturnType<typeof buildRecordings>>;
   let minio: Client;
   const settings = testSettings();
-  const auth = { authorization: `Bearer ${settings.readToken}` };
+  const callers = new StubCallerDirectory();
+  const callerAuth = { directory: callers };
+  /** the call centre's connector and the puller: uploads for every corp */
+  const writer = callers.issue('call-centre', ['recordings.write']);
+  /** the portal: reads for every corp */
+  const reader = callers.issue('portal', ['recordings.read']);
+  const auth = bearer(reader);
 
   before(async () => {
     db = await createTestDatabase();
-    app = await buildRecordings(db, keys, settings);
+    app = await buildRecordings(db, keys, settings, undefined, undefined, callerAuth);
     minio = createMinioClient(minioConfig());
   });
   after(async () => {
@@ -80,7 +87,7 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
     app.inject({
       method: 'PUT',
       url: `/v1/recordings/${callId}?corpId=${corpId}`,
-      headers: { 'content-type': 'audio/wav', ...headers },
+      headers: { 'content-type': 'audio/wav', ...bearer(writer), ...headers },
       payload,
     });
   const rowsOf = (corpId: string) =>
@@ -211,15 +218,23 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       }
     });
 
-    test('reading needs the service secret', async () => {
+    test("[ISSUE-10] reading needs a caller with recordings.read for the corp: 401 without or with an unknown credential, 403 for an uploader or another corp's reader", async () => {
       const url = `/v1/recordings/CALL-1?corpId=${corpId}`;
-      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 401);
-      const wrong = await app.inject({
-        method: 'GET',
-        url,
-        headers: { authorization: `Bearer ${'x'.repeat(48)}` },
-      });
-      assert.equal(wrong.statusCode, 401);
+      const none = await app.inject({ method: 'GET', url });
+      assert.equal(none.statusCode, 401);
+      assert.equal(none.json<{ code: string }>().code, 'unauthorized');
+      for (const token of [`cks_${'x'.repeat(43)}`, 'x'.repeat(48)]) {
+        const unknown = await app.inject({ method: 'GET', url, headers: bearer(token) });
+        assert.equal(unknown.statusCode, 401, token);
+        assert.ok(!unknown.body.includes('RIFF'), 'no content');
+      }
+      const uploader = await app.inject({ method: 'GET', url, headers: bearer(writer) });
+      assert.equal(uploader.statusCode, 403);
+      assert.equal(uploader.json<{ code: string }>().code, 'operation_not_allowed');
+      const branchReader = callers.issue('branch-reader', ['recordings.read'], ['another-corp']);
+      const foreign = await app.inject({ method: 'GET', url, headers: bearer(branchReader) });
+      assert.equal(foreign.statusCode, 403);
+      assert.equal(foreign.json<{ code: string }>().code, 'corp_not_allowed');
       const missing = await app.inject({
         method: 'GET',
         url: `/v1/recordings/NOPE?corpId=${corpId}`,
@@ -228,12 +243,251 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       assert.equal(missing.statusCode, 404);
     });
 
-    test('a second recording for the same call is refused: archived recordings never change', async () => {
-      const res = await put(corpId, 'CALL-1', wav(1000));
-      assert.equal(res.statusCode, 409);
-      assert.equal(res.json<{ code: string }>().code, 'recording_exists');
-      const complete = (await rowsOf(corpId)).filter((r) => r.status === 'complete');
-      assert.equal(complete.length, 1);
+    test('[ISSUE-10] the stored recording records who uploaded it', async () => {
+      const [row] = await db.query<{ uploaded_by: string | null }>(
+        'SELECT uploaded_by FROM recording_object WHERE id = ?',
+        [stored.id],
+      );
+      assert.equal(row!.uploaded_by, 'call-centre');
+    });
+  });
+
+  describe('[ISSUE-10] a second upload for a stored call: never overwritten, never dropped, kept for review', () => {
+    const corpId = uniqueCorp('conflict');
+    const original = wav(300_000);
+    const forged = wav(200_000);
+    let first: StoredObjectReply;
+    let conflict: ConflictingVersionReply;
+    const objectsOf = () =>
+      db.query<{
+        id: string;
+        status: string;
+        slot: number | null;
+        conflict_of: string | null;
+        uploaded_by: string | null;
+        object_key: string;
+        version_id: string | null;
+        announced_at: Date | null;
+      }>(
+        `SELECT id, status, slot, conflict_of, uploaded_by, object_key, version_id, announced_at
+           FROM recording_object WHERE corp_id = ? AND kind = 'call' ORDER BY started_at`,
+        [corpId],
+      );
+    const conflictsOf = () =>
+      db.query<Record<string, unknown>>(
+        'SELECT * FROM recording_conflict WHERE corp_id = ? ORDER BY received_at',
+        [corpId],
+      );
+    const alertsOf = () =>
+      db.query<{ kind: string; severity: string; source: string; detail: string | Record<string, unknown> }>(
+        'SELECT kind, severity, source, detail FROM completeness_alert WHERE corp_id = ? ORDER BY raised_at',
+        [corpId],
+      );
+
+    before(async () => {
+      await archiveCall(db, keys, corpId, 'CALL-X');
+      const res = await put(corpId, 'CALL-X', original);
+      assert.equal(res.statusCode, 201, res.body);
+      first = res.json<StoredObjectReply>();
+    });
+
+    test('[ISSUE-10] different audio: 409 conflicting_version_kept, stored sealed and COMPLIANCE-locked as a version of its own, with a review record and a critical alert', async () => {
+      const otherUploader = callers.issue('crm-connector', ['recordings.write'], [corpId]);
+      const res = await put(corpId, 'CALL-X', forged, bearer(otherUploader));
+      assert.equal(res.statusCode, 409, res.body);
+      conflict = res.json<ConflictingVersionReply>();
+      assert.equal(conflict.code, 'conflicting_version_kept');
+      assert.deepEqual(conflict.original, {
+        id: first.id,
+        sm3: sm3(original),
+        plaintextSize: original.length,
+      });
+      assert.equal(conflict.kept.sm3, sm3(forged));
+      assert.equal(conflict.kept.plaintextSize, forged.length);
+      assert.notEqual(conflict.kept.id, first.id);
+
+      const objects = await objectsOf();
+      assert.deepEqual(
+        objects.map((o) => [o.id, o.status, o.slot, o.conflict_of, o.uploaded_by]),
+        [
+          [first.id, 'complete', 1, null, 'call-centre'],
+          [conflict.kept.id, 'complete', null, first.id, 'crm-connector'],
+        ],
+      );
+      const keptRow = objects[1]!;
+      assert.equal(keptRow.announced_at, null, 'a conflicting version is never announced');
+      assert.notEqual(keptRow.object_key, objects[0]!.object_key, 'a key of its own: nothing overwritten');
+      const sealed = await readObject(minio, keptRow.object_key, keptRow.version_id!);
+      assert.ok(sealed.subarray(0, 4).equals(SEALED_MAGIC), 'sealed like any object');
+      assert.ok(!sealed.includes(forged.subarray(1000, 1032)), 'no plaintext in MinIO');
+      const retention = (await minio.getObjectRetention(TEST_BUCKET, keptRow.object_key, {
+        versionId: keptRow.version_id!,
+      })) as { mode: string; retainUntilDate: string };
+      assert.equal(retention.mode, 'COMPLIANCE');
+      assert.ok(new Date(retention.retainUntilDate).getTime() >= Date.now() + 729 * DAY);
+      await assert.rejects(
+        minio.removeObject(TEST_BUCKET, keptRow.object_key, { versionId: keptRow.version_id! }),
+        'the kept version is locked too',
+      );
+      // the original is untouched
+      const originalObject = await readObject(minio, objects[0]!.object_key, objects[0]!.version_id!);
+      assert.equal(originalObject.length, first.sealedSize);
+
+      const [review] = await conflictsOf();
+      assert.equal(review!.id, conflict.conflictId);
+      assert.equal(review!.kind, 'call');
+      assert.equal(review!.owner_id, 'CALL-X');
+      assert.equal(review!.original_id, first.id);
+      assert.equal(review!.object_id, conflict.kept.id);
+      assert.equal(review!.uploaded_by, 'crm-connector');
+      assert.equal(review!.original_uploaded_by, 'call-centre');
+      assert.ok(review!.received_at instanceof Date);
+      assert.deepEqual(
+        [Number(review!.original_size), review!.original_sm3, review!.original_md5],
+        [original.length, sm3(original), md5(original)],
+      );
+      assert.deepEqual(
+        [Number(review!.conflict_size), review!.conflict_sm3, review!.conflict_md5],
+        [forged.length, sm3(forged), md5(forged)],
+      );
+      assert.equal(review!.review_state, 'open');
+
+      const alerts = await alertsOf();
+      assert.equal(alerts.length, 1);
+      assert.deepEqual(
+        [alerts[0]!.kind, alerts[0]!.severity, alerts[0]!.source],
+        ['recording_conflict', 'critical', 'recordings'],
+      );
+      const detail = alerts[0]!.detail;
+      const alert = (typeof detail === 'string' ? JSON.parse(detail) : detail) as {
+        id: string;
+        callId: string;
+        detail: Record<string, unknown>;
+      };
+      assert.equal(alert.id, review!.alert_id);
+      assert.equal(alert.callId, 'CALL-X', 'the archiver attaches it to the call');
+      assert.deepEqual(alert.detail, {
+        conflictId: conflict.conflictId,
+        object: 'call',
+        originalId: first.id,
+        keptId: conflict.kept.id,
+        uploadedBy: 'crm-connector',
+      });
+    });
+
+    test('[ISSUE-10] the original stays the one played', async () => {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/v1/recordings/CALL-X?corpId=${corpId}`,
+        headers: auth,
+      });
+      assert.equal(res.statusCode, 200);
+      assert.ok(res.rawPayload.equals(original));
+    });
+
+    test('[ISSUE-10] the same conflicting audio again answers the kept conflict: nothing new stored or alerted', async () => {
+      const res = await put(corpId, 'CALL-X', forged);
+      assert.equal(res.statusCode, 409, res.body);
+      const again = res.json<ConflictingVersionReply>();
+      assert.equal(again.conflictId, conflict.conflictId);
+      assert.equal(again.kept.id, conflict.kept.id);
+      assert.equal((await conflictsOf()).length, 1);
+      assert.equal((await alertsOf()).length, 1);
+      assert.equal((await objectsOf()).filter((o) => o.status === 'complete').length, 2);
+    });
+
+    test('[ISSUE-10] an identical re-upload of the original is idempotent: 200 with the stored recording, no object, no conflict, no alert', async () => {
+      const res = await put(
+        corpId,
+        'CALL-X',
+        Readable.from([original.subarray(0, 5000), original.subarray(5000)]),
+      );
+      assert.equal(res.statusCode, 200, res.body);
+      const same = res.json<StoredObjectReply>();
+      assert.equal(same.id, first.id);
+      assert.equal(same.sm3, sm3(original));
+      assert.equal((await conflictsOf()).length, 1);
+      assert.equal((await alertsOf()).length, 1);
+      const objects = await objectsOf();
+      assert.equal(objects.filter((o) => o.status === 'complete').length, 2);
+      const identical = objects.filter((o) => o.status === 'identical');
+      assert.equal(identical.length, 2, 'both repeats are on record, as not stored');
+      for (const row of identical) {
+        await assert.rejects(
+          minio.statObject(TEST_BUCKET, row.object_key),
+          'nothing was stored for a repeat',
+        );
+        await eventually(
+          "the repeat's multipart upload was aborted",
+          async () => ((await incompleteUploads(minio, row.object_key)).length === 0 ? true : undefined),
+          10000,
+        );
+      }
+    });
+  });
+
+  describe('[ISSUE-10] only authenticated writers add recordings and media', () => {
+    test('[ISSUE-10] unauthenticated write → 401, nothing stored (no credential, malformed, unknown, revoked)', async () => {
+      const corpId = uniqueCorp('anon');
+      await archiveCall(db, keys, corpId, 'ANON');
+      const revoked = callers.issue('retired-connector', ['recordings.write']);
+      callers.revoke(revoked);
+      for (const headers of [
+        {},
+        { authorization: 'Basic dXNlcjpwYXNz' },
+        bearer('x'.repeat(48)),
+        bearer(`cks_${'u'.repeat(43)}`),
+        bearer(revoked),
+      ] as Record<string, string>[]) {
+        const res = await app.inject({
+          method: 'PUT',
+          url: `/v1/recordings/ANON?corpId=${corpId}`,
+          headers: { 'content-type': 'audio/wav', ...headers },
+          payload: wav(1000),
+        });
+        assert.equal(res.statusCode, 401, JSON.stringify(headers));
+        assert.equal(res.headers.connection, 'close', 'the client stops pushing a body nobody reads');
+        const media = await app.inject({
+          method: 'PUT',
+          url: `/v1/media/${corpId}/m-anon`,
+          headers: { 'content-type': 'image/png', 'x-cz-md5': md5(Buffer.from('x')), ...headers },
+          payload: Buffer.from('x'),
+        });
+        assert.equal(media.statusCode, 401, JSON.stringify(headers));
+      }
+      assert.deepEqual(await rowsOf(corpId), [], 'nothing claimed, nothing stored');
+    });
+
+    test('[ISSUE-10] valid credential, foreign corp → 403, nothing stored', async () => {
+      const corpId = uniqueCorp('victim');
+      await archiveCall(db, keys, corpId, 'VICTIM');
+      const branchWriter = callers.issue('branch-puller', ['recordings.write'], ['another-corp']);
+      const res = await put(corpId, 'VICTIM', wav(1000), bearer(branchWriter));
+      assert.equal(res.statusCode, 403);
+      assert.equal(res.json<{ code: string }>().code, 'corp_not_allowed');
+      const media = await app.inject({
+        method: 'PUT',
+        url: `/v1/media/${corpId}/m-1`,
+        headers: { 'content-type': 'image/png', 'x-cz-md5': md5(Buffer.from('x')), ...bearer(branchWriter) },
+        payload: Buffer.from('x'),
+      });
+      assert.equal(media.statusCode, 403);
+      assert.deepEqual(await rowsOf(corpId), []);
+      // the same credential writes for its own corp
+      await archiveCall(db, keys, 'another-corp', `OWN-${corpId}`);
+      assert.equal(
+        (await put('another-corp', `OWN-${corpId}`, wav(1000), bearer(branchWriter))).statusCode,
+        201,
+      );
+    });
+
+    test('[ISSUE-10] a reader cannot write: 403 operation_not_allowed, nothing stored', async () => {
+      const corpId = uniqueCorp('reader');
+      await archiveCall(db, keys, corpId, 'R');
+      const res = await put(corpId, 'R', wav(1000), bearer(reader));
+      assert.equal(res.statusCode, 403);
+      assert.equal(res.json<{ code: string }>().code, 'operation_not_allowed');
+      assert.deepEqual(await rowsOf(corpId), []);
     });
   });
 
@@ -330,7 +584,7 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       const socket = connect(port, '127.0.0.1');
       await new Promise<void>((resolve) => socket.once('connect', resolve));
       socket.write(
-        `PUT /v1/recordings/ABORT?corpId=${corpId} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: ${total}\r\n\r\n`,
+        `PUT /v1/recordings/ABORT?corpId=${corpId} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nAuthorization: Bearer ${writer}\r\nContent-Length: ${total}\r\n\r\n`,
       );
       await new Promise<void>((resolve) => socket.write(sent, () => resolve()));
       // wait until the service is uploading (a 5 MiB part has gone to MinIO), then cut the line
@@ -387,16 +641,20 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
     test('[REG-02] a recording stored while Kafka is down is kept, and announced by the outbox sweep once Kafka is back', async () => {
       const corpId = uniqueCorp('outbox');
       await archiveCall(db, keys, corpId, 'OUT-1');
-      const offline = await buildRecordings(db, keys, settings, {
-        ...kafkaConfig('cz-rec-offline'),
-        brokers: ['127.0.0.1:9'],
-      });
+      const offline = await buildRecordings(
+        db,
+        keys,
+        settings,
+        { ...kafkaConfig('cz-rec-offline'), brokers: ['127.0.0.1:9'] },
+        undefined,
+        callerAuth,
+      );
       let stored: StoredObjectReply;
       try {
         const res = await offline.inject({
           method: 'PUT',
           url: `/v1/recordings/OUT-1?corpId=${corpId}`,
-          headers: { 'content-type': 'audio/wav' },
+          headers: { 'content-type': 'audio/wav', ...bearer(writer) },
           payload: wav(5000),
         });
         assert.equal(res.statusCode, 201, res.body);
@@ -405,10 +663,14 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       } finally {
         await offline.close();
       }
-      const sweeping = await buildRecordings(db, keys, settings, kafkaConfig('cz-rec-sweep'), {
-        everyMs: 200,
-        graceMs: 0,
-      });
+      const sweeping = await buildRecordings(
+        db,
+        keys,
+        settings,
+        kafkaConfig('cz-rec-sweep'),
+        { everyMs: 200, graceMs: 0 },
+        callerAuth,
+      );
       try {
         await eventually('the recording announced', async () => {
           const [row] = await db.query<{ announced_at: Date | null }>(
@@ -475,7 +737,7 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       app.inject({
         method: 'PUT',
         url: `/v1/media/${corpId}/${mediaId}`,
-        headers: { 'content-type': 'image/png', ...headers },
+        headers: { 'content-type': 'image/png', ...bearer(writer), ...headers },
         payload: body,
       });
 
@@ -492,11 +754,46 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
       assert.equal(got.statusCode, 200);
       assert.equal(got.headers['content-type'], 'image/png');
       assert.ok(got.rawPayload.equals(image));
-      const other = await putMedia('msg-1', Buffer.from('different'), {
-        'x-cz-md5': md5(Buffer.from('different')),
-      });
-      assert.equal(other.statusCode, 409);
-      assert.equal(other.json<{ code: string }>().code, 'media_exists');
+    });
+
+    test('[ISSUE-10] different media under a stored media id: kept locked as a conflicting version (409) and alerted; the same content again answers that conflict without being stored again; GET serves the original', async () => {
+      const first = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(5000, 1)]);
+      const second = Buffer.from('different');
+      assert.equal((await putMedia('msg-c', first, { 'x-cz-md5': md5(first) })).statusCode, 201);
+      const other = await putMedia('msg-c', second, { 'x-cz-md5': md5(second) });
+      assert.equal(other.statusCode, 409, other.body);
+      const conflict = other.json<ConflictingVersionReply>();
+      assert.equal(conflict.code, 'conflicting_version_kept');
+      assert.equal(conflict.kept.md5, md5(second));
+      assert.equal(conflict.original.sm3, sm3(first));
+      const again = await putMedia('msg-c', second, { 'x-cz-md5': md5(second) });
+      assert.equal(again.statusCode, 409);
+      assert.equal(again.json<ConflictingVersionReply>().conflictId, conflict.conflictId);
+      const rows = await db.query<{ status: string; conflict_of: string | null }>(
+        `SELECT status, conflict_of FROM recording_object WHERE corp_id = ? AND owner_id = 'msg-c' ORDER BY started_at`,
+        [corpId],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.status, r.conflict_of]),
+        [
+          ['complete', null],
+          ['complete', conflict.original.id],
+        ],
+        'the repeat was answered from its md5, nothing claimed',
+      );
+      const alerts = await db.query<{ kind: string; detail: string | Record<string, unknown> }>(
+        `SELECT kind, detail FROM completeness_alert WHERE corp_id = ? AND kind = 'recording_conflict'`,
+        [corpId],
+      );
+      assert.equal(alerts.length, 1);
+      const detail = alerts[0]!.detail;
+      const alert = (typeof detail === 'string' ? JSON.parse(detail) : detail) as {
+        detail: Record<string, unknown>;
+      };
+      assert.equal(alert.detail.mediaId, 'msg-c');
+      assert.equal(alert.detail.conflictId, conflict.conflictId);
+      const got = await app.inject({ method: 'GET', url: `/v1/media/${corpId}/msg-c`, headers: auth });
+      assert.ok(got.rawPayload.equals(first), 'the original stays the one served');
     });
 
     test('a streaming client re-sending stored media gets 200 at once and can finish its body without a reset', async () => {
@@ -511,7 +808,7 @@ describe('recordings: streaming sealed upload and Range playback (real MinIO, Ma
           port,
           method: 'PUT',
           path: `/v1/media/${corpId}/msg-stream`,
-          headers: { 'content-type': 'application/octet-stream', 'x-cz-md5': md5(body) },
+          headers: { 'content-type': 'application/octet-stream', 'x-cz-md5': md5(body), ...bearer(writer) },
         });
         req.on('response', (res) => {
           status = res.statusCode ?? 0;

@@ -1,16 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MediaParams, MediaQuery, StoredObjectReply } from '@cz/contracts';
-import { AppError, badRequest, notFound } from '@cz/common';
+import { AppError, assertCorp, badRequest, notFound } from '@cz/common';
+import { conflictReply, keepSecondUpload, storedReplyOf, versionsOf } from '../conflicts';
 import { mediaTypeOf } from '../http/media-types';
 import { serveObject } from '../serve';
 import { findLiveObject, type CompleteObject } from '../storage/objects';
+import { storeObject, type StoreRequest } from '../storage/store-object';
 import {
   limitedLength,
   refuseUpload,
   retainUntilFrom,
-  storedReply,
   storeUpload,
   streamBodies,
+  uploaderFor,
+  uploaderOnly,
   uploadErrors as errors,
 } from '../uploads';
 
@@ -20,7 +23,10 @@ import {
  * sealed into MinIO under COMPLIANCE retention (5 years by default, REG-01). The md5 is checked
  * while streaming: a mismatch is 422 and nothing is stored, unless `x-cz-md5-mismatch: keep`, which
  * stores it and keeps both digests (for media WeCom keeps serving with a wrong md5sum). A repeated
- * PUT of stored media with the same md5 is 200 without reading the body (idempotent retry).
+ * PUT of stored media with the same md5 is 200 without reading the body (idempotent retry); one with
+ * different content is kept locked as a conflicting version for review (409
+ * `conflicting_version_kept`, the same answer without reading the body when that content was kept
+ * already). Writers need `recordings.write` for the corp, readers `recordings.read`.
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   streamBodies(app);
@@ -29,7 +35,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/v1/media/:corpId/:mediaId',
     {
-      preHandler: app.requireServiceToken('write'),
+      onRequest: uploaderOnly(app),
       schema: {
         params: MediaParams,
         response: { 200: StoredObjectReply, 201: StoredObjectReply, ...errors },
@@ -37,6 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { corpId, mediaId } = request.params;
+      const uploadedBy = uploaderFor(request, reply, corpId);
       const md5Header = request.headers['x-cz-md5'];
       if (typeof md5Header !== 'string' || !/^[0-9a-fA-F]{32}$/.test(md5Header)) {
         refuseUpload(
@@ -58,13 +65,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       const length = limitedLength(request, reply, settings.maxMediaBytes, 'media');
-      const live = await findLiveObject(app.db, 'media', corpId, mediaId);
-      if (live?.status === 'complete') return existing(live as CompleteObject);
-
-      const result = await storeUpload(app.storage, reply, {
+      const upload: StoreRequest = {
         kind: 'media',
         corpId,
         ownerId: mediaId,
+        uploadedBy,
         contentType,
         expectedMd5,
         retainUntil: retainUntilFrom(new Date(), settings.mediaRetentionDays),
@@ -76,24 +81,28 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         },
         body: () => request.raw,
         isHttpRequest: true,
-      });
-      if ('existing' in result) return existing(result.existing as CompleteObject);
-      return reply.code(201).send(withMismatch(result.stored));
+      };
+      const live = await findLiveObject(app.db, 'media', corpId, mediaId);
+      if (live?.status === 'complete') return existing(live as CompleteObject);
 
-      function existing(row: CompleteObject) {
-        if (row.expected_md5 !== expectedMd5 && row.plaintext_md5 !== expectedMd5) {
-          refuseUpload(
-            reply,
-            new AppError(
-              409,
-              'media_exists',
-              `media ${mediaId} is already stored with md5 ${row.plaintext_md5}; archived media never change`,
-            ),
-          );
-        }
-        // the connection stays open: Node discards the rest of the body, so a client still
-        // streaming it sees no reset, just this answer
-        return reply.code(200).send(withMismatch(row));
+      const result = await storeUpload(reply, () => storeObject(app.storage, upload));
+      if ('existing' in result) return existing(result.existing as CompleteObject);
+      return reply.code(201).send(storedReplyOf(result.stored));
+
+      /**
+       * Media already stored: a version with the announced md5 answers at once without reading the
+       * body (the connection stays open: Node discards the rest, so a client still streaming it
+       * sees no reset, just this answer); other content is kept as a conflicting version.
+       */
+      async function existing(original: CompleteObject) {
+        const sameMd5 = (row: CompleteObject) =>
+          row.expected_md5 === expectedMd5 || row.plaintext_md5 === expectedMd5;
+        if (sameMd5(original)) return reply.code(200).send(storedReplyOf(original));
+        const versions = await versionsOf(app.db, original);
+        const kept = versions.find((v) => v.conflictId !== undefined && sameMd5(v.object));
+        if (kept?.conflictId)
+          return reply.code(409).send(conflictReply(kept.conflictId, original, kept.object));
+        return keepSecondUpload(app, reply, upload, original, versions);
       }
     },
   );
@@ -102,23 +111,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/media/:corpId/:mediaId',
     {
       exposeHeadRoute: false,
-      preHandler: app.requireServiceToken('read'),
+      onRequest: app.requireCaller('recordings.read'),
       schema: { params: MediaParams, querystring: MediaQuery, response: errors },
     },
     async (request, reply) => {
       const { corpId, mediaId } = request.params;
+      assertCorp(request, corpId, 'recordings');
       const row = await findLiveObject(app.db, 'media', corpId, mediaId);
       if (row?.status !== 'complete') throw notFound(`no media ${mediaId} of ${corpId}`);
       return serveObject(app, request, reply, row as CompleteObject, request.query.format);
     },
   );
 };
-
-function withMismatch(row: CompleteObject) {
-  const stored = storedReply(row);
-  return row.expected_md5 && row.expected_md5 !== row.plaintext_md5
-    ? { ...stored, md5Mismatch: { expected: row.expected_md5, actual: row.plaintext_md5 } }
-    : stored;
-}
 
 export default routes;

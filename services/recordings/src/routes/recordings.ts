@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { RecordingParams, RecordingQuery, StoredObjectReply } from '@cz/contracts';
-import { AppError, notFound } from '@cz/common';
+import { AppError, assertCorp, notFound } from '@cz/common';
 import { announceRecording } from '../announce';
+import { keepSecondUpload } from '../conflicts';
 import { looksLike, recordingTypeOf, RecordingTypes, SNIFF_BYTES } from '../http/media-types';
 import { serveObject } from '../serve';
-import { findCompleteObject } from '../storage/objects';
+import { findCompleteObject, type CompleteObject } from '../storage/objects';
+import { storeObject, type StoreRequest } from '../storage/store-object';
 import {
   limitedLength,
   refuseUpload,
@@ -12,13 +14,18 @@ import {
   storedReply,
   storeUpload,
   streamBodies,
+  uploaderFor,
+  uploaderOnly,
   uploadErrors as errors,
 } from '../uploads';
 
 /**
- * Call recordings. `PUT /v1/recordings/{callId}?corpId=` streams audio (wav, mp3, amr) sealed into
- * MinIO under COMPLIANCE retention and announces it on `cz.call.v1`; the CDR must be archived
- * first (409 otherwise: retry once ingest's 202 has been archived). `GET` serves it with Range.
+ * Call recordings. `PUT /v1/recordings/{callId}?corpId=` (caller with `recordings.write` for the
+ * corp) streams audio (wav, mp3, amr) sealed into MinIO under COMPLIANCE retention and announces it
+ * on `cz.call.v1`; the CDR must be archived first (409 otherwise: retry once ingest's 202 has been
+ * archived). A second upload for the call never replaces the first: the same audio again is 200
+ * with the stored recording, different audio is kept locked as a conflicting version for review
+ * (409 `conflicting_version_kept`). `GET` (`recordings.read`) serves the original with Range.
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   streamBodies(app);
@@ -27,16 +34,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/v1/recordings/:callId',
     {
-      preHandler: app.requireServiceToken('write'),
+      onRequest: uploaderOnly(app),
       schema: {
         params: RecordingParams,
         querystring: RecordingQuery,
-        response: { 201: StoredObjectReply, ...errors },
+        response: { 200: StoredObjectReply, 201: StoredObjectReply, ...errors },
       },
     },
     async (request, reply) => {
       const { callId } = request.params;
       const { corpId } = request.query;
+      const uploadedBy = uploaderFor(request, reply, corpId);
       const type = recordingTypeOf(request.headers['content-type']);
       if (!type) {
         refuseUpload(
@@ -63,11 +71,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ),
         );
       }
-      const result = await storeUpload(app.storage, reply, {
+      const upload: StoreRequest = {
         kind: 'call',
         corpId,
         ownerId: callId,
         callPk: call.id,
+        uploadedBy,
         contentType: type,
         retainUntil: retainUntilFrom(new Date(), settings.recordingRetentionDays),
         meter: {
@@ -77,16 +86,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         },
         body: () => request.raw,
         isHttpRequest: true,
-      });
+      };
+      const result = await storeUpload(reply, () => storeObject(app.storage, upload));
       if ('existing' in result) {
-        refuseUpload(
-          reply,
-          new AppError(
-            409,
-            'recording_exists',
-            `call ${callId} already has its recording (sm3 ${result.existing.plaintext_sm3}); archived recordings never change`,
-          ),
-        );
+        // claimUpload answers `existing` only for a complete object
+        return keepSecondUpload(app, reply, upload, result.existing as CompleteObject);
       }
       let announced = false;
       try {
@@ -104,12 +108,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/recordings/:callId',
     {
       exposeHeadRoute: false,
-      preHandler: app.requireServiceToken('read'),
+      onRequest: app.requireCaller('recordings.read'),
       schema: { params: RecordingParams, querystring: RecordingQuery, response: errors },
     },
     async (request, reply) => {
       const { callId } = request.params;
       const { corpId, format } = request.query;
+      assertCorp(request, corpId, 'recordings');
       const row = await findCompleteObject(app.db, 'call', corpId, callId);
       if (!row) throw notFound(`no recording of call ${callId} of ${corpId}`);
       return serveObject(app, request, reply, row, format);

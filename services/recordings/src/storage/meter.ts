@@ -12,6 +12,18 @@ export interface MeterOptions {
   /** media: md5 of the plaintext the sender computed; a mismatch fails the stream unless `keepMismatch` */
   expectedMd5?: string;
   keepMismatch?: boolean;
+  /**
+   * SM3 digests of the versions already stored for the owner: a body with one of them ends the
+   * stream with {@link KnownContent}, before the object store completes anything
+   */
+  knownSm3?: readonly string[];
+}
+
+/** The upload is byte for byte a version already stored: nothing new to keep. */
+export class KnownContent extends Error {
+  constructor(readonly sm3: string) {
+    super(`identical to a stored version (sm3 ${sm3})`);
+  }
 }
 
 /**
@@ -88,6 +100,10 @@ export class PlaintextMeter extends Transform {
           `the content's md5 is ${this.md5Hex} but x-cz-md5 says ${expectedMd5}; nothing was stored`,
         ),
       );
+      return;
+    }
+    if (this.options.knownSm3?.includes(this.sm3Hex)) {
+      callback(new KnownContent(this.sm3Hex));
       return;
     }
     callback();

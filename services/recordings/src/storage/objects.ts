@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '@cz/common';
 
 /** call: a call recording; media: a chat media object; derived: a transcode of another object. */
@@ -11,7 +11,12 @@ export interface ObjectRow {
   corp_id: string;
   owner_id: string;
   call_pk: string | null;
-  status: 'uploading' | 'complete' | 'failed';
+  /** the caller that uploaded it (NULL: before callers were authenticated, or a derived transcode) */
+  uploaded_by: string | null;
+  /** set on a conflicting version: the id of the owner's original, which stays the one served */
+  conflict_of: string | null;
+  /** `identical`: a second upload with the content of a stored version, so not stored again */
+  status: 'uploading' | 'complete' | 'failed' | 'identical';
   bucket: string;
   object_key: string;
   version_id: string | null;
@@ -41,7 +46,7 @@ export type CompleteObject = ObjectRow & {
   completed_at: Date;
 };
 
-const COLUMNS = `id, kind, corp_id, owner_id, call_pk, status, bucket, object_key, version_id, content_type,
+const COLUMNS = `id, kind, corp_id, owner_id, call_pk, uploaded_by, conflict_of, status, bucket, object_key, version_id, content_type,
   plaintext_size, sealed_size, sealed_header, plaintext_sm3, plaintext_md5, expected_md5, retain_until,
   updated_at, completed_at, announced_at`;
 
@@ -78,6 +83,8 @@ export interface NewUpload {
   corpId: string;
   ownerId: string;
   callPk?: string;
+  /** the authenticated caller's name */
+  uploadedBy?: string;
   bucket: string;
   contentType: string;
   expectedMd5?: string;
@@ -99,7 +106,7 @@ const isDuplicateKey = (err: unknown) =>
  */
 export async function claimUpload(db: DataSource, upload: NewUpload, staleMs: number): Promise<Claim> {
   const id = randomBytes(16).toString('hex');
-  const objectKey = `${upload.kind}/${upload.corpId}/${encodeURIComponent(upload.ownerId)}/${id}.czs`;
+  const objectKey = objectKeyOf(upload, id);
   try {
     return await db.transaction(async (tx) => {
       const [live] = await tx.query<ObjectRow[]>(
@@ -122,25 +129,7 @@ export async function claimUpload(db: DataSource, upload: NewUpload, staleMs: nu
         );
         abandoned = live;
       }
-      const now = new Date();
-      await tx.query(
-        `INSERT INTO recording_object (id, kind, corp_id, owner_id, call_pk, slot, status, bucket, object_key,
-           content_type, expected_md5, started_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 1, 'uploading', ?, ?, ?, ?, ?, ?)`,
-        [
-          id,
-          upload.kind,
-          upload.corpId,
-          upload.ownerId,
-          upload.callPk ?? null,
-          upload.bucket,
-          objectKey,
-          upload.contentType,
-          upload.expectedMd5 ?? null,
-          now,
-          now,
-        ],
-      );
+      await insertUploading(tx, id, objectKey, upload, { slot: 1 });
       return abandoned
         ? { claimed: true as const, id, objectKey, abandoned }
         : { claimed: true as const, id, objectKey };
@@ -155,6 +144,87 @@ export async function claimUpload(db: DataSource, upload: NewUpload, staleMs: nu
     }
     throw err;
   }
+}
+
+/** The row of a new upload, `uploading` until its object is complete. */
+async function insertUploading(
+  tx: EntityManager,
+  id: string,
+  objectKey: string,
+  upload: NewUpload,
+  place: { slot: 1 } | { conflictOf: string },
+): Promise<void> {
+  const now = new Date();
+  await tx.query(
+    `INSERT INTO recording_object (id, kind, corp_id, owner_id, call_pk, uploaded_by, conflict_of, slot, status,
+       bucket, object_key, content_type, expected_md5, started_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'uploading', ?, ?, ?, ?, ?, ?)`,
+    [
+      id,
+      upload.kind,
+      upload.corpId,
+      upload.ownerId,
+      upload.callPk ?? null,
+      upload.uploadedBy ?? null,
+      'conflictOf' in place ? place.conflictOf : null,
+      'slot' in place ? place.slot : null,
+      upload.bucket,
+      objectKey,
+      upload.contentType,
+      upload.expectedMd5 ?? null,
+      now,
+      now,
+    ],
+  );
+}
+
+const objectKeyOf = (upload: NewUpload, id: string) =>
+  `${upload.kind}/${upload.corpId}/${encodeURIComponent(upload.ownerId)}/${id}.czs`;
+
+export interface ConflictClaim {
+  id: string;
+  objectKey: string;
+  /** earlier conflicting uploads of the same original that stopped making progress (marked failed) */
+  abandoned: ObjectRow[];
+}
+
+/**
+ * Claims a row for a second upload of an owner whose `original` is complete: it never takes the
+ * live slot (the original stays the one served) and points at the original. Several may run at
+ * once. Earlier conflicting uploads of the original that made no progress for `staleMs` are
+ * marked failed and returned, so the caller can remove their incomplete multipart uploads.
+ */
+export async function claimConflict(
+  db: DataSource,
+  upload: NewUpload,
+  original: CompleteObject,
+  staleMs: number,
+): Promise<ConflictClaim> {
+  const id = randomBytes(16).toString('hex');
+  const objectKey = objectKeyOf(upload, id);
+  return db.transaction(async (tx) => {
+    const abandoned = await tx.query<ObjectRow[]>(
+      `SELECT ${COLUMNS} FROM recording_object
+        WHERE conflict_of = ? AND status = 'uploading' AND updated_at < ? FOR UPDATE`,
+      [original.id, new Date(Date.now() - staleMs)],
+    );
+    if (abandoned.length > 0) {
+      await tx.query(
+        `UPDATE recording_object SET status = 'failed', error = 'abandoned: no progress', updated_at = ? WHERE id IN (?)`,
+        [new Date(), abandoned.map((row) => row.id)],
+      );
+    }
+    await insertUploading(tx, id, objectKey, upload, { conflictOf: original.id });
+    return { id, objectKey, abandoned };
+  });
+}
+
+/** An upload whose content turned out to be that of a stored version: nothing was stored. */
+export async function markIdentical(db: DataSource, id: string, sameAs: string): Promise<void> {
+  await db.query(
+    `UPDATE recording_object SET status = 'identical', slot = NULL, error = ?, updated_at = ? WHERE id = ? AND status = 'uploading'`,
+    [`identical to ${sameAs}: not stored again`, new Date(), id],
+  );
 }
 
 export async function touchUpload(db: DataSource, id: string): Promise<void> {
@@ -184,9 +254,26 @@ export interface Completion {
   retainUntil: Date;
 }
 
-export async function completeUpload(db: DataSource, id: string, done: Completion): Promise<CompleteObject> {
+/**
+ * Marks an upload complete; `andThen` runs in the same transaction (a conflicting version's review
+ * record and alert exist if and only if the object is complete).
+ */
+export async function completeUpload(
+  db: DataSource,
+  id: string,
+  done: Completion,
+  andThen?: (tx: EntityManager, row: CompleteObject) => Promise<void>,
+): Promise<CompleteObject> {
+  return db.transaction(async (tx) => {
+    const row = await completeIn(tx, id, done);
+    if (andThen) await andThen(tx, row);
+    return row;
+  });
+}
+
+async function completeIn(tx: EntityManager, id: string, done: Completion): Promise<CompleteObject> {
   const now = new Date();
-  await db.query(
+  await tx.query(
     `UPDATE recording_object SET status = 'complete', version_id = ?, plaintext_size = ?, sealed_size = ?,
        sealed_header = ?, kek_id = ?, kek_version = ?, plaintext_sm3 = ?, plaintext_md5 = ?, retain_until = ?,
        completed_at = ?, updated_at = ?
@@ -206,7 +293,7 @@ export async function completeUpload(db: DataSource, id: string, done: Completio
       id,
     ],
   );
-  const row = await findObjectById(db, id);
+  const [row] = await tx.query<ObjectRow[]>(`SELECT ${COLUMNS} FROM recording_object WHERE id = ?`, [id]);
   if (row?.status !== 'complete') {
     throw new Error(
       `upload ${id} was taken over while it completed (marked abandoned); its object is not referenced`,

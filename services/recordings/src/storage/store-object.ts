@@ -2,15 +2,17 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Client } from 'minio';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '@cz/common';
 import { createSealStream, sealedSize, type KeyProvider } from '@cz/common/crypto';
-import { PlaintextMeter, type MeterOptions } from './meter';
+import { KnownContent, PlaintextMeter, type MeterOptions } from './meter';
 import { MultipartUpload } from './multipart';
 import {
+  claimConflict,
   claimUpload,
   completeUpload,
   failUpload,
+  markIdentical,
   touchUpload,
   type CompleteObject,
   type NewUpload,
@@ -41,6 +43,22 @@ export interface StoreRequest extends Omit<NewUpload, 'bucket'> {
 }
 
 export type StoreResult = { stored: CompleteObject } | { existing: ObjectRow };
+
+/** A stored version of an owner: its original, or a conflicting version kept for review. */
+export interface StoredVersion {
+  object: CompleteObject;
+  /** the review record of a conflicting version; undefined for the original */
+  conflictId?: string;
+}
+
+export type ConflictResult =
+  /** the upload is byte for byte that version: nothing was stored */
+  | { identical: StoredVersion }
+  /** the upload was stored and locked as a conflicting version */
+  | { kept: CompleteObject; conflictId: string };
+
+/** Records a conflicting version for review, inside the transaction that completes its object. */
+export type RecordConflict = (tx: EntityManager, kept: CompleteObject) => Promise<string>;
 
 /** Retention is read back from the object store: the lock is what REG-02 relies on, so it is verified. */
 async function verifyRetention(ctx: StorageContext, key: string, versionId: string, retainUntil: Date) {
@@ -88,16 +106,64 @@ const describe = (err: unknown) =>
  * retention set on the upload itself. Memory stays at about two multipart parts. The database row
  * becomes `complete` only after the object store completed the object, its retention was read back
  * and the sizes agree; on any failure the multipart upload is aborted (no object exists) and the
- * row is marked failed, so nothing partial is ever referenced.
+ * row is marked failed, so nothing partial is ever referenced. An owner whose object is already
+ * complete gets `existing` back and nothing is read.
  */
 export async function storeObject(ctx: StorageContext, request: StoreRequest): Promise<StoreResult> {
   const claim = await claimUpload(ctx.db, { ...request, bucket: ctx.bucket }, ctx.staleUploadMs);
   if (!claim.claimed) return { existing: claim.existing };
-  if (claim.abandoned) {
-    await ctx.minio.removeIncompleteUpload(ctx.bucket, claim.abandoned.object_key).catch((err: unknown) => {
-      ctx.log.warn({ err, id: claim.abandoned?.id }, 'could not remove an abandoned multipart upload');
-    });
+  if (claim.abandoned) await removeIncomplete(ctx, claim.abandoned);
+  return { stored: await streamObject(ctx, claim, request) };
+}
+
+/**
+ * A second upload for an owner whose original is stored and locked. Nothing locked is ever
+ * overwritten and nothing received is dropped: the body is streamed like any upload into an object
+ * of its own (new key, same COMPLIANCE retention) that points at the original and never takes its
+ * place. When the body turns out to be byte for byte one of `versions` (the original first, then
+ * the conflicting versions already kept) the multipart upload is aborted before it completes and
+ * that version is returned (an idempotent retry); otherwise `recordConflict` records the review
+ * record and its alert in the transaction that completes the object.
+ */
+export async function storeConflictingVersion(
+  ctx: StorageContext,
+  request: StoreRequest,
+  versions: readonly StoredVersion[],
+  recordConflict: RecordConflict,
+): Promise<ConflictResult> {
+  const original = versions[0]!.object;
+  const claim = await claimConflict(ctx.db, { ...request, bucket: ctx.bucket }, original, ctx.staleUploadMs);
+  for (const abandoned of claim.abandoned) await removeIncomplete(ctx, abandoned);
+  let conflictId = '';
+  try {
+    const kept = await streamObject(
+      ctx,
+      claim,
+      { ...request, meter: { ...request.meter, knownSm3: versions.map((v) => v.object.plaintext_sm3) } },
+      async (tx, row) => {
+        conflictId = await recordConflict(tx, row);
+      },
+    );
+    return { kept, conflictId };
+  } catch (err) {
+    if (!(err instanceof KnownContent)) throw err;
+    const same = versions.find((v) => v.object.plaintext_sm3 === err.sm3)!;
+    return { identical: same };
   }
+}
+
+async function removeIncomplete(ctx: StorageContext, abandoned: ObjectRow): Promise<void> {
+  await ctx.minio.removeIncompleteUpload(ctx.bucket, abandoned.object_key).catch((err: unknown) => {
+    ctx.log.warn({ err, id: abandoned.id }, 'could not remove an abandoned multipart upload');
+  });
+}
+
+async function streamObject(
+  ctx: StorageContext,
+  claim: { id: string; objectKey: string },
+  request: StoreRequest,
+  andThen?: (tx: EntityManager, row: CompleteObject) => Promise<void>,
+): Promise<CompleteObject> {
   const meter = new PlaintextMeter(request.meter);
   const tap = new SealedTap();
   let lastTouch = Date.now();
@@ -136,25 +202,45 @@ export async function storeObject(ctx: StorageContext, request: StoreRequest): P
     if (expectedSealed !== tap.bytes) {
       throw new Error(`sealed ${tap.bytes} bytes but ${meter.bytes} plaintext bytes need ${expectedSealed}`);
     }
-    const stored = await completeUpload(ctx.db, claim.id, {
-      versionId,
-      plaintextSize: meter.bytes,
-      sealedSize: tap.bytes,
-      sealedHeader: tap.headerBytes!,
-      kekId: header.kekId,
-      kekVersion: header.kekVersion,
-      sm3: meter.sm3Hex,
-      md5: meter.md5Hex,
-      retainUntil,
-    });
-    ctx.log.info(
-      { id: stored.id, kind: stored.kind, corpId: stored.corp_id, bytes: meter.bytes },
-      'object stored sealed and locked',
+    const stored = await completeUpload(
+      ctx.db,
+      claim.id,
+      {
+        versionId,
+        plaintextSize: meter.bytes,
+        sealedSize: tap.bytes,
+        sealedHeader: tap.headerBytes!,
+        kekId: header.kekId,
+        kekVersion: header.kekVersion,
+        sm3: meter.sm3Hex,
+        md5: meter.md5Hex,
+        retainUntil,
+      },
+      andThen,
     );
-    return { stored };
+    ctx.log.info(
+      {
+        id: stored.id,
+        kind: stored.kind,
+        corpId: stored.corp_id,
+        bytes: meter.bytes,
+        uploadedBy: stored.uploaded_by,
+        ...(stored.conflict_of ? { conflictOf: stored.conflict_of } : {}),
+      },
+      stored.conflict_of ? 'conflicting version stored sealed and locked' : 'object stored sealed and locked',
+    );
+    return stored;
   } catch (err) {
     release();
     upload.destroy();
+    if (err instanceof KnownContent) {
+      await markIdentical(ctx.db, claim.id, err.sm3);
+      ctx.log.info(
+        { id: claim.id, kind: request.kind },
+        'upload identical to a stored version: not stored again',
+      );
+      throw err;
+    }
     await failUpload(ctx.db, claim.id, describe(err)).catch((dbErr: unknown) => {
       ctx.log.error({ err: dbErr, id: claim.id }, 'could not mark a failed upload');
     });
