@@ -18,8 +18,8 @@ up: deps stack ## Install what is missing, start the stack, every service and th
 	@bash scripts/services/up.sh
 	@bash scripts/demo/up.sh
 	@echo
-	@echo "  Cunzheng is up.  Console: http://127.0.0.1:8080   (审计员 auditor / Auditor#2026, 管理员 admin / Admin#2026, 浦东分行行长 branch / Branch#2026)"
-	@echo "  Ingest API: http://127.0.0.1:8081/v1/wecom/messages    Logs: .stack/logs/    Stop: make down"
+	@echo "  Cunzheng is up.  Console: https://127.0.0.1:8080   (审计员 auditor / Auditor#2026, 管理员 admin / Admin#2026, 浦东分行行长 branch / Branch#2026)"
+	@echo "  Ingest API: https://127.0.0.1:8081/v1/wecom/messages    Dev CA: .stack/tls/ca.crt    Logs: .stack/logs/    Stop: make down"
 
 .PHONY: down
 down: ## Stop every process `make up` started (by pid)

@@ -54,4 +54,4 @@ cz_step "demo users"
 # the demo directory's names are sealed: the seed uses the local tools' key-service credential
 (CZ_KEYSERVICE_TOKEN=$(head -n1 "$CZ_KEYS_SECRET_DIR/callers/$CZ_KEYS_DEV_CALLER.token") &&
   export CZ_KEYSERVICE_TOKEN && npx tsx scripts/demo/seed-users.ts)
-log "services up: portal+console http://127.0.0.1:8080  ingest http://127.0.0.1:8081"
+log "services up: portal+console $CZ_CONSOLE_URL  ingest $CZ_INGEST_URL"

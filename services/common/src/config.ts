@@ -234,10 +234,18 @@ export function minioConfig(): MinioConfig {
 }
 
 /**
- * Whether the connection named by `setting` (a boolean, off by default) uses TLS.
+ * Whether the connection named by `setting` (a boolean) uses TLS. Off is allowed only with
+ * CZ_INSECURE_DEV=1: a deployment that forgot the setting must not silently go plain.
  */
-function transportTls(setting: string, _what: string): boolean {
-  return envBool(setting, false);
+function transportTls(setting: string, what: string): boolean {
+  const on = envBool(setting, false);
+  if (!on && !insecureDev()) {
+    throw new ConfigError(
+      `${setting} is not on: connections to ${what} must use TLS (set ${setting}=1 and CZ_TLS_CA_FILE; ` +
+        'plain text only with CZ_INSECURE_DEV=1 for local development)',
+    );
+  }
+  return on;
 }
 
 export interface HttpConfig {

@@ -37,8 +37,6 @@ import {
  */
 export function serverTlsFromEnv(service: string): https.ServerOptions | undefined {
   if (insecureDev()) return undefined;
-  // TRANSITION (removed once the local stack serves TLS): no certificate configured → plain
-  if (!process.env.CZ_TLS_SERVER_CERT_FILE) return undefined;
   const missing = ['CZ_TLS_SERVER_CERT_FILE', 'CZ_TLS_SERVER_KEY_FILE', 'CZ_TLS_CA_FILE'].filter(
     (name) => !process.env[name],
   );
