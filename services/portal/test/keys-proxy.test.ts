@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ErrorReply, KeyringListReply, OfficerSelfReply } from '@cz/contracts';
-import { createServer, errorHandlerPlugin } from '@cz/common';
+import { createServer, errorHandlerPlugin, optionalClientTlsFromEnv, secureFetchFor } from '@cz/common';
 import { loadStackEnv, repoRoot } from '@cz/testkit';
 import keysProxy, { type KeysProxyOptions } from '../src/routes/keys-proxy';
 
@@ -205,7 +205,8 @@ describe('key-service relay (the local stack’s key service)', () => {
   const keyServiceUrl = process.env.CZ_KEYSERVICE_URL ?? 'http://127.0.0.1:8082';
 
   before(async () => {
-    app = await relayTo({ url: keyServiceUrl });
+    // as the portal reaches it: HTTPS verified against the stack's CA when TLS is on
+    app = await relayTo({ url: keyServiceUrl, fetch: secureFetchFor(optionalClientTlsFromEnv()) });
   });
   after(async () => {
     await app.close();
