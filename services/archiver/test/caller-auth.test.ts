@@ -4,6 +4,7 @@
  * `archiver.reconcile`, reads need `archiver.read`, both for a corp the caller was granted.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { databaseConfig, optionalClientTlsFromEnv, secureFetchFor } from '@cz/common';
@@ -11,6 +12,7 @@ import {
   callerHeaders,
   issueTestCaller,
   loadStackEnv,
+  repoRoot,
   revokeTestCaller,
   uniqueCorp,
   type IssuedTestCaller,
@@ -18,7 +20,9 @@ import {
 
 loadStackEnv();
 const ARCHIVER = process.env.CZ_ARCHIVER_URL ?? 'https://127.0.0.1:8083';
-const fetch = secureFetchFor(optionalClientTlsFromEnv());
+const tls = optionalClientTlsFromEnv();
+// the CA only: the stack's client certificate (CN dev) would authenticate these requests as dev
+const fetch = secureFetchFor(tls ? { ca: tls.ca } : undefined);
 /** a finished day, and one not finished in any zone */
 const FINISHED_DAY = new Date(Date.now() - 2 * 86400000).toISOString().slice(0, 10);
 const UNFINISHED_DAY = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
@@ -93,5 +97,20 @@ describe('archiver: completeness and stats need a caller credential (running arc
     );
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'day_not_finished');
+  });
+
+  test('[REG-06] a client certificate from the stack CA authenticates its CN (mutual TLS): dev reads, compliance (no grants) is refused', async (t) => {
+    if (!tls) return t.skip('the stack runs without TLS (CZ_INSECURE_DEV=1)');
+    const withCertificate = (name: string) =>
+      secureFetchFor({
+        ca: tls.ca,
+        cert: readFileSync(`${repoRoot}.stack/tls/clients/${name}.crt`, 'utf8'),
+        key: readFileSync(`${repoRoot}.stack/tls/clients/${name}.key`, 'utf8'),
+      });
+    const asDev = await withCertificate('dev')(`${ARCHIVER}/v1/completeness/${corpId}`);
+    assert.equal(asDev.status, 200, await asDev.text());
+    const asCompliance = await withCertificate('compliance')(`${ARCHIVER}/v1/completeness/${corpId}`);
+    assert.equal(asCompliance.status, 403);
+    assert.equal(((await asCompliance.json()) as { code: string }).code, 'operation_not_allowed');
   });
 });

@@ -218,7 +218,9 @@ describe('ingest: authenticated writers bound to their corps (real stack)', () =
   });
 
   test('[REG-06] the running ingest refuses an unauthenticated write (401)', async () => {
-    const fetch = secureFetchFor(optionalClientTlsFromEnv());
+    const tls = optionalClientTlsFromEnv();
+    // the CA only: the stack's client certificate (CN dev) would authenticate the request as dev
+    const fetch = secureFetchFor(tls ? { ca: tls.ca } : undefined);
     const res = await fetch(`${process.env.CZ_INGEST_URL ?? 'https://127.0.0.1:8081'}/v1/wecom/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
