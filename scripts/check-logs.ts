@@ -5,11 +5,11 @@
  * What it looks for: every secret under .stack/secrets (database and MinIO passwords, the key
  * service's Shamir shares and bootstrap secret, officers' and callers' credentials, officers'
  * private keys (not their public keys or certificates), the portal's cursor key, secrets set aside
- * by an earlier init), the demo logins' passwords, and the demo people's personal data
- * (customers' phone numbers and names, employees' names). It prints
- * counts per file and a label for each value found, never the value itself. It also fails on a
- * request URL logged with its query string by the running code (the lines after a service's last
- * start in its log: older lines may predate the fix and are kept as they are).
+ * by an earlier init), the private keys of the stack's TLS certificates, the demo logins'
+ * passwords, and the demo people's personal data (customers' phone numbers and names, employees'
+ * names). It prints counts per file and a label for each value found, never the value itself. It
+ * also fails on a request URL logged with its query string by the running code (the lines after a
+ * service's last start in its log: older lines may predate the fix and are kept as they are).
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -44,19 +44,30 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** The secret values one file holds: its one line, each line of a longer file, or a JSON file's strings. */
+/**
+ * The secret values one file holds: each line inside its PEM private-key blocks (certificates and
+ * public keys in the same file are no secret), its one line, each line of a longer file, or a
+ * JSON file's strings.
+ */
 function secretsIn(text: string): string[] {
   const trimmed = text.trim();
+  if (trimmed.includes('-----BEGIN ')) {
+    const lines: string[] = [];
+    let inPrivateKey = false;
+    for (const line of trimmed.split(/\r?\n/).map((l) => l.trim())) {
+      if (line.startsWith('-----BEGIN ')) inPrivateKey = line.includes('PRIVATE KEY');
+      else if (line.startsWith('-----END ')) inPrivateKey = false;
+      else if (inPrivateKey && line.length > 0) lines.push(line);
+    }
+    return lines;
+  }
   try {
     const parsed: unknown = JSON.parse(trimmed);
     if (typeof parsed === 'object' && parsed !== null) return stringsOf(parsed);
   } catch {
     // not JSON
   }
-  return trimmed
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => !/^-----(BEGIN|END) /.test(line));
+  return trimmed.split(/\r?\n/).map((line) => line.trim());
 }
 
 function stringsOf(value: unknown): string[] {
@@ -80,6 +91,17 @@ function stackSecrets(): Needle[] {
         label: `secret ${relative(stackDir, path)}${all.length > 1 ? ` (part ${i + 1})` : ''}`,
       })),
   );
+}
+
+/** The private keys of the stack's TLS certificates (scripts/stack/tls.sh): the CA's, servers', clients'. */
+function tlsPrivateKeys(): Needle[] {
+  return filesUnder(join(stackDir, 'tls'))
+    .filter((path) => /\.(key|pem)$/.test(path))
+    .flatMap((path) =>
+      secretsIn(readFileSync(path, 'utf8'))
+        .filter((value) => value.length >= MIN_SECRET_CHARS)
+        .map((value, i) => ({ value, label: `TLS private key ${relative(stackDir, path)} (line ${i + 1})` })),
+    );
 }
 
 /** The demo logins' passwords, read from the seeding script (importing it would seed the database). */
@@ -139,7 +161,7 @@ function loggedQueryStrings(logFile: string): number {
   return run === undefined ? 0 : (run.match(/"url":"[^"?]*\?/g) ?? []).length;
 }
 
-const needles = [...stackSecrets(), ...demoPasswords(), ...demoPersonalData()];
+const needles = [...stackSecrets(), ...tlsPrivateKeys(), ...demoPasswords(), ...demoPersonalData()];
 const labels = new Map<string, string>();
 for (const needle of needles) if (!labels.has(needle.value)) labels.set(needle.value, needle.label);
 const logs = filesUnder(logDir);
