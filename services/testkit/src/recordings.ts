@@ -9,10 +9,12 @@ import {
   kafkaTransport,
   minioConfig,
   phoneIndex,
+  type CallerAuthOptions,
   type KafkaConfig,
 } from '@cz/common';
 import { openBuffer, sealBuffer, type KeyProvider } from '@cz/common/crypto';
 import recordings, { type RecordingsSettings } from '@cz/recordings';
+import { testCallerAuth } from './callers';
 import { eventually, type TestDatabase } from './stack';
 
 export const TEST_BUCKET = 'cz-test-recordings';
@@ -26,7 +28,6 @@ export function testSettings(overrides: Partial<RecordingsSettings> = {}): Recor
     partBytes: 5 * MiB,
     recordingRetentionDays: 730,
     mediaRetentionDays: 1827,
-    readToken: randomBytes(24).toString('hex'),
     ffmpegPath: 'ffmpeg',
     staleUploadMs: 10 * 60 * 1000,
     ...overrides,
@@ -39,6 +40,8 @@ export async function buildRecordings(
   settings: RecordingsSettings,
   kafka: KafkaConfig = kafkaConfig('cz-recordings-test'),
   announce: { everyMs: number; graceMs: number } = { everyMs: 0, graceMs: 10000 },
+  /** caller auth (default: the stack's key service, asked with the dev credential) */
+  callers: CallerAuthOptions = testCallerAuth(),
 ) {
   const app = createServer('recordings', { logger: false });
   await app.register(recordings, {
@@ -46,6 +49,7 @@ export async function buildRecordings(
     database: db.config,
     kafka,
     keys,
+    callers,
     settings,
     kafkaConnectionTimeoutMs: 1000,
     kafkaRetries: kafka.brokers[0] === '127.0.0.1:9' ? 0 : 5,
