@@ -36,10 +36,6 @@ export interface RecordingsSettings {
   partBytes: number;
   recordingRetentionDays: number;
   mediaRetentionDays: number;
-  /** bearer secret the portal presents to read (GET) content */
-  readToken: string;
-  /** bearer secret required for uploads (PUT); unset = uploads are open like the ingest API */
-  writeToken?: string;
   ffmpegPath: string;
   /** an upload that made no progress for this long is treated as abandoned */
   staleUploadMs: number;
@@ -60,8 +56,6 @@ export function checkSettings(settings: RecordingsSettings): RecordingsSettings 
   if (settings.partBytes < MIN_PART_BYTES || settings.partBytes > 512 * 1024 * 1024) {
     throw new ConfigError(`part size must be between 5 MiB and 512 MiB, got ${settings.partBytes}`);
   }
-  if (settings.readToken.length < 16)
-    throw new ConfigError('the recordings read token must be at least 16 characters');
   return settings;
 }
 
@@ -76,12 +70,9 @@ export function settingsFromEnv(): RecordingsSettings {
     partBytes: envInt('CZ_RECORDINGS_PART_BYTES', 8 * 1024 * 1024),
     recordingRetentionDays: envInt('CZ_RECORDING_RETENTION_DAYS', MIN_RECORDING_RETENTION_DAYS),
     mediaRetentionDays: envInt('CZ_MEDIA_RETENTION_DAYS', MIN_MEDIA_RETENTION_DAYS),
-    readToken: envString('CZ_RECORDINGS_READ_TOKEN'),
     ffmpegPath: envString('CZ_FFMPEG', 'ffmpeg'),
     staleUploadMs: envInt('CZ_RECORDINGS_STALE_UPLOAD_MS', 10 * 60 * 1000),
   };
-  const writeToken = process.env.CZ_RECORDINGS_WRITE_TOKEN;
-  if (writeToken) settings.writeToken = writeToken;
   if (asrUrl) {
     // The ASR engine receives call audio: https, verified against CZ_ASR_CA_FILE (the engine's
     // own CA) or the stack's CA. Plain http only for an on-prem engine that cannot serve TLS,
