@@ -27,7 +27,8 @@ export function portalSettingsFromEnv(): PortalSettings {
   // data key: a cursor protects a position in a list, not archived content.
   const cursorSecret = envString('CZ_PORTAL_CURSOR_KEY');
   if (cursorSecret.length < 32) throw new ConfigError('CZ_PORTAL_CURSOR_KEY must be at least 32 characters');
-  const recordingsToken = process.env.CZ_RECORDINGS_READ_TOKEN;
+  // the portal's own caller credential (granted recordings.read) is what it presents to recordings
+  const recordingsToken = process.env.CZ_KEYSERVICE_TOKEN;
   // the recordings and key services are reached over HTTPS verified against our CA
   const tls = optionalClientTlsFromEnv();
   return {

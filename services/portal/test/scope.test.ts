@@ -28,8 +28,10 @@ import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
 import {
   archivedMessage,
   buildRecordings,
+  callerHeaders,
   type ChatSpec,
   createTestDatabase,
+  devCallerToken,
   loadStackEnv,
   sealedRow,
   type TestDatabase,
@@ -121,7 +123,7 @@ describe('[REG-05] data scopes by organisation and protected employees (real Mar
       database: db.config,
       keys,
       cursorKey: randomBytes(32),
-      recordings: { url: `http://127.0.0.1:${port}`, token: settings.readToken },
+      recordings: { url: `http://127.0.0.1:${port}`, token: devCallerToken() },
     });
     await app.ready();
     for (const [username, user] of Object.entries(USERS))
@@ -224,7 +226,7 @@ describe('[REG-05] data scopes by organisation and protected employees (real Mar
       const put = await recordingsApp.inject({
         method: 'PUT',
         url: `/v1/recordings/${callId}?corpId=${corpId}`,
-        headers: { 'content-type': 'audio/x-wav' },
+        headers: { 'content-type': 'audio/x-wav', ...callerHeaders() },
         payload: audio,
       });
       assert.equal(put.statusCode, 201, put.body);
@@ -236,6 +238,7 @@ describe('[REG-05] data scopes by organisation and protected employees (real Mar
         headers: {
           'content-type': 'image/png',
           'x-cz-md5': createHash('md5').update(mediaBytes).digest('hex'),
+          ...callerHeaders(),
         },
         payload: mediaBytes,
       });

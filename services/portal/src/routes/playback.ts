@@ -35,7 +35,7 @@ export interface PlaybackOptions {
   url: string;
   /** the CA its certificate must chain to, and the portal's client certificate */
   tls?: ClientTls;
-  /** the recordings service's read secret */
+  /** the portal's caller credential (CZ_KEYSERVICE_TOKEN), granted `recordings.read` */
   token: string;
 }
 
@@ -62,8 +62,8 @@ const PASSED_ON = [
 
 /**
  * Playback for people: the portal checks the session and role, proxies the (Range) request to the
- * recordings service with its service secret, and writes the read into the audit trail before a
- * single byte of content is sent. The recordings service is never exposed to browsers.
+ * recordings service with its own caller credential, and writes the read into the audit trail
+ * before a single byte of content is sent. The recordings service is never exposed to browsers.
  */
 const routes: FastifyPluginAsyncTypebox<{ recordings?: PlaybackOptions }> = async (app, { recordings }) => {
   async function relay(
