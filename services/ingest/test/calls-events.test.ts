@@ -106,7 +106,7 @@ describe('ingest POST /v1/calls (real Kafka)', () => {
     const malformed = await app.inject({
       method: 'POST',
       url: '/v1/calls',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...callerHeaders() },
       payload: '{"corpId": "x",',
     });
     assert.equal(malformed.statusCode, 400);

@@ -73,7 +73,7 @@ describe('ingest POST /v1/wecom/messages (real Kafka)', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/wecom/messages',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...callerHeaders() },
       payload: '{"corpId": "x", "messages": [',
     });
     assert.equal(res.statusCode, 400);
