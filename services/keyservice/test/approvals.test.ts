@@ -18,8 +18,10 @@ import { Keyrings } from '../src/core/keyrings';
 import type { Principal } from '../src/core/principal';
 import { SealState } from '../src/core/seal';
 import { Sealing } from '../src/core/sealing';
+import { Custody } from '../src/core/custody';
+import { BOOTSTRAP_SECRET, initByHand, officerPrincipal } from './ceremony';
 
-const officer = (name: string): Principal => ({ kind: 'officer', name, classes: [] });
+const officer = (name: string): Principal => officerPrincipal(name);
 const alice = officer('alice');
 const bob = officer('bob');
 
@@ -39,6 +41,7 @@ describe('approvals (dual control) over a test database', () => {
   let dataKeys: DataKeys;
   let audit: AuditTrail;
   let approvals: Approvals;
+  let custody: Custody;
 
   const lastAudit = async () =>
     (
@@ -56,14 +59,16 @@ describe('approvals (dual control) over a test database', () => {
     });
     await dataSource.initialize();
     audit = new AuditTrail(dataSource);
-    const sealing = new Sealing(dataSource, new SealState(600000), audit, new Credentials(dataSource, audit));
+    const credentials = new Credentials(dataSource);
+    const sealing = new Sealing(dataSource, new SealState(600000), audit, credentials, BOOTSTRAP_SECRET);
     keyrings = new Keyrings(dataSource, sealing, audit);
     sealing.onSeal(() => keyrings.forget());
     dataKeys = new DataKeys(dataSource, 480, sealing, keyrings, audit);
-    approvals = new Approvals(dataSource, 3600000, keyrings, dataKeys, audit);
+    custody = new Custody(dataSource, 3600000, credentials, audit);
+    approvals = new Approvals(dataSource, 3600000, keyrings, dataKeys, audit, custody);
 
-    const init = await sealing.init({ shares: 3, threshold: 2, officers: ['alice', 'bob'], callers: [] });
-    for (const share of init.shares.slice(0, 2)) await sealing.unseal({ share });
+    const init = await initByHand(dataSource, sealing, credentials, ['alice', 'bob', 'carol'], 2);
+    for (const { officer, share } of init.shares.slice(0, 2)) await sealing.unseal(officer, { share });
     assert.equal(sealing.sealed, false);
   });
 
@@ -160,15 +165,16 @@ describe('approvals (dual control) over a test database', () => {
       periodSeconds: 86400,
       reason: 'daily rotation',
     });
-    const rejected = await approvals.reject(bob, request.id);
+    const rejected = await approvals.reject(bob, request.id, 'not now');
     assert.equal(rejected.status, 'rejected');
+    assert.equal(rejected.decisionReason, 'not now');
     await refusedWith(() => approvals.approve(bob, request.id), 409, 'request_not_pending');
     assert.equal((await keyrings.keyring('recording', true)).autoRotateSeconds, 0);
   });
 
   test('an expired request cannot be approved', async () => {
     // the time to live is a dependency: a negative one makes every new request already expired
-    const expiring = new Approvals(dataSource, -1000, keyrings, dataKeys, audit);
+    const expiring = new Approvals(dataSource, -1000, keyrings, dataKeys, audit, custody);
     const request = await expiring.createRequest(alice, {
       kind: 'rotate',
       dataClass: 'recording',

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { AppError, createDataSource } from '@cz/common';
+import { sm2GenerateKeyPair } from '@cz/common/crypto';
 import { createKeysTestDatabase, eventually, type TestDatabase } from '@cz/testkit';
 import { KEYS_MIGRATIONS_TABLE, keysMigrations } from '../src/migrations/index';
 import { AuditTrail } from '../src/core/audit-trail';
@@ -18,10 +19,24 @@ import type { Principal } from '../src/core/principal';
 import { RewrapJobs } from '../src/core/rewrap-jobs';
 import { SealState } from '../src/core/seal';
 import { Sealing } from '../src/core/sealing';
+import { BOOTSTRAP_SECRET, initByHand, officerPrincipal } from './ceremony';
 
-const alice: Principal = { kind: 'officer', name: 'alice', classes: [] };
-const ingest: Principal = { kind: 'service', name: 'ingest', classes: [] };
-const portal: Principal = { kind: 'service', name: 'portal', classes: ['chat', 'index'] };
+const alice: Principal = officerPrincipal('alice');
+const KEY_OPERATIONS: Principal['operations'] = ['keys.seal', 'keys.unwrap', 'keys.index', 'keys.rewrap'];
+const ingest: Principal = {
+  kind: 'service',
+  name: 'ingest',
+  classes: ['chat', 'recording', 'pii', 'index', 'audit'],
+  operations: KEY_OPERATIONS,
+  corps: ['*'],
+};
+const portal: Principal = {
+  kind: 'service',
+  name: 'portal',
+  classes: ['chat', 'index'],
+  operations: KEY_OPERATIONS,
+  corps: ['*'],
+};
 
 interface AuditRow {
   actor: string;
@@ -110,24 +125,34 @@ describe('credentials', () => {
   const { db, dataSource } = useKeysDatabase();
 
   test('a stored credential authenticates; re-issuing a caller revokes its old token at once', async () => {
-    const credentials = new Credentials(dataSource(), new AuditTrail(dataSource()));
-    const officerToken = newToken('cko');
+    const credentials = new Credentials(dataSource());
     await dataSource().transaction((tx) =>
-      credentials.insert(tx, 'officer', 'alice', officerToken, [], 'test'),
+      credentials.enrolOfficer(tx, 'alice', sm2GenerateKeyPair().publicKey),
     );
+    const officerToken = newToken('cko');
+    assert.equal(await credentials.authenticate(officerToken), null, 'enrolled, no credential yet');
+    await dataSource().transaction((tx) => credentials.activateOfficer(tx, 'alice', officerToken));
     assert.deepEqual(await credentials.authenticate(officerToken), alice);
     assert.equal(await credentials.authenticate(newToken('cko')), null);
 
-    const first = await credentials.issueCaller(alice, 'portal', ['chat', 'index']);
-    assert.match(first.token, /^cks_[A-Za-z0-9_-]{43}$/);
-    assert.deepEqual(await credentials.authenticate(first.token), portal);
-    const second = await credentials.issueCaller(alice, 'portal', ['chat']);
-    assert.equal(await credentials.authenticate(first.token), null, 'the cache does not keep the old token');
-    assert.deepEqual((await credentials.authenticate(second.token))?.classes, ['chat']);
-    assert.equal((await auditRows(db(), 'caller.issue')).length, 2);
-    const stored = await db().query<{ token_hash: string }>('SELECT token_hash FROM ks_principal');
+    const grants = { classes: portal.classes, operations: portal.operations, corps: portal.corps };
+    const first = await dataSource().transaction((tx) =>
+      credentials.issueService(tx, 'portal', grants, 'test'),
+    );
+    assert.match(first, /^cks_[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(await credentials.authenticate(first), portal);
+    await assert.rejects(
+      dataSource().transaction((tx) => credentials.issueService(tx, 'portal', grants, 'test')),
+      /caller_exists|a caller named portal exists/,
+    );
+    const second = await dataSource().transaction((tx) => credentials.reissueService(tx, 'portal', 'test'));
+    assert.equal(await credentials.authenticate(first), null, 'the cache does not keep the old token');
+    assert.deepEqual((await credentials.authenticate(second))?.classes, ['chat', 'index']);
+    await dataSource().transaction((tx) => credentials.revoke(tx, 'service', 'portal', 'test'));
+    assert.equal(await credentials.authenticate(second), null, 'revoked');
+    const stored = await db().query<{ token_hash: string | null }>('SELECT token_hash FROM ks_principal');
     assert.ok(
-      stored.every((row) => !row.token_hash.includes(second.token)),
+      stored.every((row) => !row.token_hash?.includes(second)),
       'only hashes are stored',
     );
   });
@@ -256,12 +281,8 @@ describe('sealing and the rewrap job', () => {
 
   test('init leaves the service sealed; unseal, then seal forgets what was derived from the root key', async () => {
     const audit = new AuditTrail(dataSource());
-    const sealing = new Sealing(
-      dataSource(),
-      new SealState(600000),
-      audit,
-      new Credentials(dataSource(), audit),
-    );
+    const credentials = new Credentials(dataSource());
+    const sealing = new Sealing(dataSource(), new SealState(600000), audit, credentials, BOOTSTRAP_SECRET);
     let forgotten = 0;
     sealing.onSeal(() => forgotten++);
     assert.deepEqual(await sealing.status(), {
@@ -272,12 +293,12 @@ describe('sealing and the rewrap job', () => {
       progress: 0,
     });
     await assert.rejects(sealing.rootKey(), /not been initialised/);
-    const init = await sealing.init({ shares: 3, threshold: 2, officers: ['alice', 'bob'], callers: [] });
+    const init = await initByHand(dataSource(), sealing, credentials, ['alice', 'bob', 'carol'], 2);
     assert.equal(init.shares.length, 3);
     await assert.rejects(sealing.rootKey(), /sealed: 0 of 2/);
     assert.equal(await sealing.usable(), false);
-    await sealing.unseal({ share: init.shares[2]! });
-    await sealing.unseal({ share: init.shares[0]! });
+    await sealing.unseal(init.shares[2]!.officer, { share: init.shares[2]!.share });
+    await sealing.unseal(init.shares[0]!.officer, { share: init.shares[0]!.share });
     assert.equal(await sealing.usable(), true);
 
     const keyrings = new Keyrings(dataSource(), sealing, audit);

@@ -8,13 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { KeyServiceError, KeyServiceUnavailableError, RemoteKeyProvider } from '@cz/common';
 import { CryptoError, openBuffer, parseSealedHeader, sealBuffer } from '@cz/common/crypto';
-import type { KeyInitReply, KeyRequestView, RewrapJobView } from '@cz/contracts';
+import type { KeyRequestView, RewrapJobView } from '@cz/contracts';
 import {
   bearer,
   buildKeyService,
   createKeysTestDatabase,
   eventually,
   initKeyService,
+  type KeyCeremony,
   type KeyServiceApp,
   type TestDatabase,
   tokenOf,
@@ -24,7 +25,7 @@ import {
 describe('remote KeyProvider against the key service (real HTTP, real MariaDB)', () => {
   let db: TestDatabase;
   let app: KeyServiceApp;
-  let init: KeyInitReply;
+  let init: KeyCeremony;
   let url: string;
   let unwrapCalls = 0;
 

@@ -11,7 +11,6 @@ import { combine, split } from 'shamir-secret-sharing';
 import type {
   AuditVerifyReply,
   DataKeyReply,
-  KeyInitReply,
   KeyRequestView,
   KeyServiceStatus,
   KeyringListReply,
@@ -23,7 +22,10 @@ import {
   createKeysTestDatabase,
   eventually,
   initKeyService,
+  type KeyCeremony,
   type KeyServiceApp,
+  type TestShare,
+  TEST_BOOTSTRAP_SECRET,
   type TestDatabase,
   tokenOf,
   unsealWith,
@@ -43,7 +45,7 @@ interface AuditRow {
 describe('key service (real MariaDB)', () => {
   let db: TestDatabase;
   let app: KeyServiceApp;
-  let init: KeyInitReply;
+  let init: KeyCeremony;
   let ingest: Record<string, string>;
   let portal: Record<string, string>;
   let alice: Record<string, string>;
@@ -56,6 +58,9 @@ describe('key service (real MariaDB)', () => {
     payload === undefined
       ? app.inject({ method: 'POST', url, headers })
       : app.inject({ method: 'POST', url, headers, payload });
+  /** a share goes in with its own officer's credential */
+  const asOwner = (share: TestShare) => bearer(share.token);
+  const submit = (share: TestShare) => post('/v1/sys/unseal', asOwner(share), { share: share.share });
   const daily = (dataClass = 'chat', headers = ingest) => post('/v1/datakeys/daily', headers, { dataClass });
   const unwrap = (key: { kekId: string; kekVersion: number; wrapped: string }, headers = ingest) =>
     post('/v1/datakeys/unwrap', headers, {
@@ -111,7 +116,7 @@ describe('key service (real MariaDB)', () => {
     });
     init = await initKeyService(app);
     assert.equal(init.shares.length, 5);
-    assert.equal(new Set(init.shares).size, 5);
+    assert.equal(new Set(init.shares.map((s) => s.share)).size, 5);
     ingest = bearer(tokenOf(init, 'callers', 'ingest'));
     portal = bearer(tokenOf(init, 'callers', 'portal'));
     alice = bearer(tokenOf(init, 'officers', 'alice'));
@@ -130,40 +135,40 @@ describe('key service (real MariaDB)', () => {
     assert.equal(sealed.json<{ code: string }>().code, 'sealed');
     assert.match(sealed.json<{ message: string }>().message, /0 of 3/);
 
-    const again = await post(
-      '/v1/sys/init',
-      {},
-      { shares: 3, threshold: 2, officers: ['x1', 'x2'], callers: [] },
-    );
+    const again = await post('/v1/sys/init', {}, { threshold: 2, bootstrapSecret: TEST_BOOTSTRAP_SECRET });
     await assertRefused(again, 409, 'already_initialized');
     assert.equal(
       Number((await db.query<{ n: string }>('SELECT COUNT(*) AS n FROM ks_principal'))[0]!.n),
-      5,
-      'nothing was added by the refused init',
+      7,
+      'nothing was added by the refused init (5 officers, 2 callers)',
     );
   });
 
   test('[REG-06] unseal refuses a wrong, a malformed and a duplicate share; too few shares keep it sealed', async () => {
     // a well-formed share of another secret, with the x-coordinate of a real one
-    const real = Buffer.from(init.shares[0]!, 'base64url');
+    const real = Buffer.from(init.shares[0]!.share, 'base64url');
     const [foreign] = await split(new Uint8Array(randomBytes(32)), 5, 3);
     const wrong = Buffer.from(foreign!);
     wrong[32] = real[32]!;
     await assertRefused(
-      await post('/v1/sys/unseal', {}, { share: wrong.toString('base64url') }),
+      await post('/v1/sys/unseal', asOwner(init.shares[0]!), { share: wrong.toString('base64url') }),
       400,
       'wrong_share',
     );
     assert.equal((await status()).progress, 0, 'a wrong share does not count');
 
-    await assertRefused(await post('/v1/sys/unseal', {}, { share: 'c2hvcnQ' }), 400, 'malformed_share');
+    await assertRefused(
+      await post('/v1/sys/unseal', asOwner(init.shares[0]!), { share: 'c2hvcnQ' }),
+      400,
+      'malformed_share',
+    );
 
-    let res = await post('/v1/sys/unseal', {}, { share: init.shares[0] });
+    let res = await submit(init.shares[0]!);
     assert.equal(res.json<KeyServiceStatus>().progress, 1);
-    await assertRefused(await post('/v1/sys/unseal', {}, { share: init.shares[0] }), 409, 'duplicate_share');
+    await assertRefused(await submit(init.shares[0]!), 409, 'duplicate_share');
     assert.equal((await status()).progress, 1, 'a duplicate does not count');
 
-    res = await post('/v1/sys/unseal', {}, { share: init.shares[3] });
+    res = await submit(init.shares[3]!);
     assert.deepEqual(res.json<KeyServiceStatus>(), {
       initialized: true,
       sealed: true,
@@ -181,7 +186,7 @@ describe('key service (real MariaDB)', () => {
     );
     assert.ok(refusal.length >= 1, 'the refused key operation is audited');
 
-    res = await post('/v1/sys/unseal', {}, { share: init.shares[4] });
+    res = await submit(init.shares[4]!);
     assert.equal(res.statusCode, 200);
     assert.equal(res.json<KeyServiceStatus>().sealed, false);
     assert.equal((await daily()).statusCode, 200);
@@ -201,13 +206,14 @@ describe('key service (real MariaDB)', () => {
       ],
     );
     for (const step of steps) {
-      for (const share of init.shares) assert.ok(!step.detail.includes(share), 'no share in the audit trail');
+      for (const { share } of init.shares)
+        assert.ok(!step.detail.includes(share), 'no share in the audit trail');
     }
   });
 
   test('[REG-06] the root key and KEKs are never stored in clear; a restart is sealed again', async () => {
     const root = Buffer.from(
-      await combine(init.shares.slice(1, 4).map((s) => new Uint8Array(Buffer.from(s, 'base64url')))),
+      await combine(init.shares.slice(1, 4).map((s) => new Uint8Array(Buffer.from(s.share, 'base64url')))),
     );
     const keks = await db.query<{ data_class: 'chat'; version: number; wrapped_kek: Buffer }>(
       'SELECT data_class, version, wrapped_kek FROM ks_kek_version',
@@ -264,7 +270,8 @@ describe('key service (real MariaDB)', () => {
       const res = await other.inject({
         method: 'POST',
         url: '/v1/sys/unseal',
-        payload: { share: init.shares[2] },
+        headers: asOwner(init.shares[2]!),
+        payload: { share: init.shares[2]!.share },
       });
       await assertRefused(res, 400, 'wrong_share_combination');
       const after = (await other.inject({ method: 'GET', url: '/v1/sys/status' })).json<KeyServiceStatus>();

@@ -20,6 +20,8 @@ async function initialised(): Promise<{ root: Buffer; shares: Buffer[]; config: 
     shareCount: 5,
     rootCheck: rootCheckValue(root),
     shareChecks: new Map(shares.map((share) => [share[share.length - 1]!, shareCheckValue(share)])),
+    // who may submit which share is the Sealing's check, not the seal state's
+    shareOwners: new Map(),
   };
   return { root, shares, config };
 }

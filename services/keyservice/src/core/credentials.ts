@@ -179,6 +179,7 @@ export class Credentials {
       tokenHash(token),
       name,
     ]);
+    this.forget();
   }
 
   /** A new service caller; 409 `caller_exists` for a name in use (active or revoked). */
