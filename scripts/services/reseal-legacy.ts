@@ -7,7 +7,14 @@
  */
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { createMainDataSource, keyProviderFromEnv } from '@cz/common';
-import { CryptoError, LocalKeyProvider, openBuffer, parseSealedHeader, sealBuffer } from '@cz/common/crypto';
+import {
+  CryptoError,
+  LocalKeyProvider,
+  openBuffer,
+  parseSealedHeader,
+  sealBuffer,
+  sealedKeyInfo,
+} from '@cz/common/crypto';
 
 const keyFile = process.argv[2];
 if (!keyFile || !existsSync(keyFile)) {
@@ -23,8 +30,8 @@ let unreadable = 0;
 try {
   let after = '';
   for (;;) {
-    const rows = await db.query<{ id: string; sealed_record: Buffer }[]>(
-      "SELECT id, sealed_record FROM message WHERE kek_id LIKE 'local/%' AND id > ? ORDER BY id LIMIT 500",
+    const rows = await db.query<{ id: string; corp_id: string; sealed_record: Buffer }[]>(
+      "SELECT id, corp_id, sealed_record FROM message WHERE kek_id LIKE 'local/%' AND id > ? ORDER BY id LIMIT 500",
       [after],
     );
     if (rows.length === 0) break;
@@ -32,8 +39,13 @@ try {
     for (const row of rows) {
       try {
         const header = parseSealedHeader(row.sealed_record);
-        const sealed = await sealBuffer(await openBuffer(row.sealed_record, legacy), keys, header.dataClass);
-        const fresh = parseSealedHeader(sealed);
+        // sealed format v2, bound to its row (the content was written by this stack's own archiver)
+        const sealed = await sealBuffer(await openBuffer(row.sealed_record, legacy), keys, header.dataClass, {
+          kind: 'msg',
+          corp: row.corp_id,
+          id: row.id,
+        });
+        const fresh = sealedKeyInfo(sealed);
         await db.query(
           "UPDATE message SET sealed_record = ?, kek_id = ?, kek_version = ? WHERE id = ? AND kek_id LIKE 'local/%'",
           [sealed, fresh.kekId, fresh.kekVersion, row.id],

@@ -50,6 +50,8 @@ if [[ -s "$STACK_DIR/secrets/dev_master_key" ]]; then
     export CZ_KEYSERVICE_TOKEN && npx tsx scripts/services/reseal-legacy.ts "$STACK_DIR/secrets/dev_master_key")
 fi
 
+(CZ_KEYSERVICE_TOKEN=$(head -n1 "$CZ_KEYS_SECRET_DIR/callers/$CZ_KEYS_DEV_CALLER.token") && export CZ_KEYSERVICE_TOKEN && nohup npx tsx scripts/services/reseal-v1.ts "$STACK_DIR/reseal-v1.checkpoint.json" >>"$CZ_LOG_DIR/reseal-v1.log" 2>&1 &) # format v1 → v2 in the background, resumable
+
 cz_step "demo users"
 # the demo directory's names are sealed: the seed uses the local tools' key-service credential
 (CZ_KEYSERVICE_TOKEN=$(head -n1 "$CZ_KEYS_SECRET_DIR/callers/$CZ_KEYS_DEV_CALLER.token") &&

@@ -10,3 +10,4 @@ export { writeSearchTokens } from './search/search-index';
 export { completenessTimeZone } from './config';
 export { dayIn } from './completeness/calendar-day';
 export { reconcileDay } from './completeness/reconciliation';
+export { resealV1, RESEAL_TABLES, type ResealCheckpoint, type ResealCounts } from './records/reseal-v1';
