@@ -167,7 +167,7 @@ async function main() {
   console.log(
     `recordings bench: ${sizeMiB} MiB recording, ${rangeCount} Range reads, baseline ${baselineMiB} MiB`,
   );
-  const ingest = await fetch('http://127.0.0.1:8081/v1/calls', {
+  const ingest = await fetch(`${process.env.CZ_INGEST_URL ?? 'https://127.0.0.1:8081'}/v1/calls`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
