@@ -3,13 +3,15 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { DataSource } from 'typeorm';
-import type { LoginReply, StoredObjectReply } from '@cz/contracts';
+import type { ConflictingVersionReply, LoginReply, SearchReply, StoredObjectReply } from '@cz/contracts';
 import { callArchiveId, createMainDataSource, createServer, keyProviderFromEnv } from '@cz/common';
 import {
   buildArchiver,
   buildIngest,
   buildRecordings,
+  callerHeaders,
   createTestDatabase,
+  devCallerToken,
   eventually,
   loadStackEnv,
   md5,
@@ -65,7 +67,8 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
       database: db.config,
       keys,
       cursorKey: randomBytes(32),
-      recordings: { url: `http://127.0.0.1:${port}`, token: settings.readToken },
+      // the portal presents its own caller credential (here the dev caller's, granted recordings.read)
+      recordings: { url: `http://127.0.0.1:${port}`, token: devCallerToken() },
     });
     await portalApp.ready();
     await upsertUser(dataSource, {
@@ -105,7 +108,8 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
       businessType: 'insurance',
     };
     assert.equal(
-      (await ingestApp.inject({ method: 'POST', url: '/v1/calls', payload: cdr })).statusCode,
+      (await ingestApp.inject({ method: 'POST', url: '/v1/calls', headers: callerHeaders(), payload: cdr }))
+        .statusCode,
       202,
     );
     const callPk = callArchiveId(corpId, 'FLOW-1');
@@ -116,7 +120,7 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
     const put = await recordingsApp.inject({
       method: 'PUT',
       url: `/v1/recordings/FLOW-1?corpId=${corpId}`,
-      headers: { 'content-type': 'audio/x-wav' },
+      headers: { 'content-type': 'audio/x-wav', ...callerHeaders() },
       payload: audio,
     });
     assert.equal(put.statusCode, 201, put.body);
@@ -163,6 +167,51 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
     assert.equal(detail(audits[0]!.detail).status, 206);
     assert.equal(detail(audits[1]!.detail).range, null);
     assert.equal(await verifyAuditChain(dataSource), null);
+  });
+
+  test('[ISSUE-10] a second, different recording of the call is kept for review: its recording_conflict alert reaches the call, a reviewer finds it by search, and the original stays the one played', async () => {
+    const second = wav(300_000);
+    const put = await recordingsApp.inject({
+      method: 'PUT',
+      url: `/v1/recordings/FLOW-1?corpId=${corpId}`,
+      headers: { 'content-type': 'audio/wav', ...callerHeaders() },
+      payload: second,
+    });
+    assert.equal(put.statusCode, 409, put.body);
+    const conflict = put.json<ConflictingVersionReply>();
+    assert.equal(conflict.code, 'conflicting_version_kept');
+    // the archiver's completeness sweep (every 5 s) publishes the alert outbox to cz.alert.v1; its
+    // consumer stores the alert and attaches it to the call
+    await eventually('the recording_conflict alert attached to the call', async () => {
+      const rows = await db.query<{ kind: string }>(
+        `SELECT kind FROM alert WHERE corp_id = ? AND kind = 'recording_conflict'`,
+        [corpId],
+      );
+      return rows.length === 1 ? true : undefined;
+    });
+    // (the in-process archiver reads the topics from the start: earlier runs' FLOW-1 calls are here too)
+    const found = await eventually('the call found by its alert kind', async () => {
+      const res = await portalApp.inject({
+        method: 'GET',
+        url: `/v1/search?kind=call&alertKind=recording_conflict`,
+        headers: { authorization: `Bearer ${auditor}` },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const hit = res
+        .json<SearchReply>()
+        .items.find((h) => h.kind === 'call' && h.call.corpId === corpId && h.call.callId === 'FLOW-1');
+      return hit?.kind === 'call' ? hit : undefined;
+    });
+    assert.deepEqual(found.alerts?.kinds, ['recording_conflict']);
+    assert.equal(found.alerts?.severity, 'critical');
+    assert.equal(found.call.recordingId, conflict.original.id, 'the call keeps its original recording');
+    const played = await portalApp.inject({
+      method: 'GET',
+      url: `/v1/calls/FLOW-1/recording?corpId=${corpId}`,
+      headers: { authorization: `Bearer ${auditor}` },
+    });
+    assert.equal(played.statusCode, 200);
+    assert.ok(played.rawPayload.equals(audio), 'the original is played');
   });
 
   test('playback needs a session with a reading role; unknown calls and bad ranges are refused without an audit entry', async () => {
@@ -215,7 +264,7 @@ describe('call centre end to end: CDR, recording, audited playback (real stack)'
       const res = await recordingsApp.inject({
         method: 'PUT',
         url: `/v1/media/${corpId}/${mediaId}`,
-        headers: { 'content-type': type, 'x-cz-md5': md5(body) },
+        headers: { 'content-type': type, 'x-cz-md5': md5(body), ...callerHeaders() },
         payload: body,
       });
       assert.equal(res.statusCode, 201, res.body);
