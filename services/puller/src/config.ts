@@ -1,12 +1,14 @@
-import { envInt, envString } from '@cz/common';
+import { envInt, envString, optionalClientTlsFromEnv, requireSecureUrl, type ClientTls } from '@cz/common';
 
 export interface PullerSettings {
   /** path of the bank-supplied libWeWorkFinanceSdk_C.so; without it the puller stays idle */
   sdkPath: string | undefined;
   ingestUrl: string;
+  /** this puller's caller credential (its key-service credential): ingest and recordings */
+  callerToken: string;
   recordingsUrl: string;
-  /** bearer secret for uploads, when the recordings service requires one */
-  recordingsToken: string | undefined;
+  /** the CA ingest's and recordings' certificates chain to, and this puller's client certificate */
+  tls?: ClientTls;
   /** records per GetChatData call (the SDK refuses more than 1000) */
   batchLimit: number;
   /** pause after a batch that was not full */
@@ -39,9 +41,13 @@ export function pullerSettingsFromEnv(): PullerSettings {
   if (batchLimit < 1 || batchLimit > 1000) throw new Error('CZ_PULLER_BATCH_LIMIT must be 1..1000');
   return {
     sdkPath: sdkPath ? sdkPath : undefined,
-    ingestUrl: envString('CZ_INGEST_URL', 'http://127.0.0.1:8081'),
-    recordingsUrl: envString('CZ_RECORDINGS_URL', 'http://127.0.0.1:8084'),
-    recordingsToken: process.env.CZ_RECORDINGS_WRITE_TOKEN || undefined,
+    ingestUrl: requireSecureUrl('CZ_INGEST_URL', envString('CZ_INGEST_URL', 'https://127.0.0.1:8081')),
+    callerToken: envString('CZ_KEYSERVICE_TOKEN'),
+    recordingsUrl: requireSecureUrl(
+      'CZ_RECORDINGS_URL',
+      envString('CZ_RECORDINGS_URL', 'https://127.0.0.1:8084'),
+    ),
+    tls: optionalClientTlsFromEnv(),
     adminToken: process.env.CZ_PULLER_ADMIN_TOKEN || undefined,
     batchLimit,
     pollIntervalMs: envInt('CZ_PULLER_POLL_MS', 5000),

@@ -4,7 +4,7 @@
  * library cannot be had here; the double has the same C ABI and serves a scripted sequence).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,18 +13,27 @@ import { after, before, describe, test } from 'node:test';
 import fp from 'fastify-plugin';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topics, type AlertV1 } from '@cz/contracts';
-import { createServer, kafkaConfig, kafkaTransport, keyProviderFromEnv, wecomMediaId } from '@cz/common';
+import {
+  createServer,
+  kafkaConfig,
+  kafkaTransport,
+  keyProviderFromEnv,
+  optionalClientTlsFromEnv,
+  wecomMediaId,
+} from '@cz/common';
 import { openBuffer } from '@cz/common/crypto';
 import {
   buildFinanceSdkDouble,
+  callerHeaders,
   type ChatLine,
+  devCallerToken,
   createTestDatabase,
   type DoubleScript,
   eventually,
   loadStackEnv,
   md5Hex,
-  repoRoot,
   rsaKeyPair,
+  testCallerAuth,
   type TestDatabase,
   uniqueCorp,
   writeDoubleScript,
@@ -92,17 +101,23 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       keys,
       groupId: `cz-archiver-puller-test-${randomBytes(4).toString('hex')}`,
       completeness: { gapGraceMs: 1500, sweepIntervalMs: 300 },
+      callers: testCallerAuth(),
     });
     await archiverApp.ready();
     ingestApp = createServer('ingest', { logger, bodyLimit: 8 * 1024 * 1024 });
-    await ingestApp.register(ingest, { kafka: kafkaConfig('cz-ingest-puller-test'), keys });
+    await ingestApp.register(ingest, {
+      kafka: kafkaConfig('cz-ingest-puller-test'),
+      keys,
+      callers: testCallerAuth(),
+    });
     await ingestApp.listen({ host: '127.0.0.1', port: 0 });
     const ingestPort = (ingestApp.server.address() as AddressInfo).port;
     settings = {
       sdkPath: library,
       ingestUrl: `http://127.0.0.1:${ingestPort}`,
+      callerToken: devCallerToken(),
       recordingsUrl: process.env.CZ_RECORDINGS_URL ?? 'http://127.0.0.1:8084',
-      recordingsToken: process.env.CZ_RECORDINGS_WRITE_TOKEN,
+      tls: optionalClientTlsFromEnv(),
       batchLimit: 4,
       pollIntervalMs: 200,
       sdkTimeoutSec: 5,
@@ -319,10 +334,15 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     const refused = await archiverApp.inject({
       method: 'POST',
       url: `/v1/completeness/${corpId}/reconciliations/${today}`,
+      headers: callerHeaders(),
     });
     assert.equal(refused.statusCode, 400);
     assert.equal(refused.json<{ code: string }>().code, 'day_not_finished');
-    const summary = await archiverApp.inject({ method: 'GET', url: `/v1/completeness/${corpId}` });
+    const summary = await archiverApp.inject({
+      method: 'GET',
+      url: `/v1/completeness/${corpId}`,
+      headers: callerHeaders(),
+    });
     assert.deepEqual(
       summary
         .json<{ lowSeq: number; highSeq: number; openGaps: { fromSeq: number }[] }>()
@@ -633,11 +653,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
     );
     assert.equal(mismatch.msgid, 'img2');
 
-    // read both back from recordings (the portal's read secret) and compare byte for byte
-    const secretFile = `${repoRoot}.stack/secrets/recordings_read_token`;
-    const readToken =
-      process.env.CZ_RECORDINGS_READ_TOKEN ??
-      (existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : '');
+    // read both back from recordings (the dev caller reads every corp) and compare byte for byte
     for (const [sdkfileid, expected] of [
       [goodId, content],
       [oddId, odd],
@@ -645,7 +661,7 @@ describe('Finance-SDK puller (real stack, C test double)', () => {
       const response = await fetch(
         `${settings.recordingsUrl}/v1/media/${corpId}/${wecomMediaId(sdkfileid)}?format=original`,
         {
-          headers: { authorization: `Bearer ${readToken}` },
+          headers: callerHeaders(),
         },
       );
       assert.equal(response.status, 200);

@@ -242,7 +242,7 @@ export class CorpPuller {
     }
 
     const { rejected } = await postToIngest(
-      settings.ingestUrl,
+      { url: settings.ingestUrl, callerToken: settings.callerToken, tls: settings.tls },
       corpId,
       toPost.map((p) => p.record),
     );
@@ -333,7 +333,7 @@ export class CorpPuller {
       }
     }
     const { rejected } = await postToIngest(
-      settings.ingestUrl,
+      { url: settings.ingestUrl, callerToken: settings.callerToken, tls: settings.tls },
       corpId,
       toPost.map((p) => p.record),
     );
@@ -395,7 +395,8 @@ export class CorpPuller {
           openSink: (attempt) =>
             recordingsSink({
               recordingsUrl: settings.recordingsUrl,
-              token: settings.recordingsToken,
+              tls: settings.tls,
+              token: settings.callerToken,
               corpId,
               sdkfileid: job.sdkfileid,
               md5: announced,

@@ -1,5 +1,6 @@
 import type { IngestBatchReply, RejectedRecord } from '@cz/contracts';
 import { MAX_BATCH_RECORDS } from '@cz/contracts';
+import { secureFetchFor, type ClientTls } from '@cz/common';
 
 /** Ingest did not acknowledge (unreachable, 5xx, 503 from Kafka): nothing may advance. */
 export class IngestUnavailableError extends Error {}
@@ -12,16 +13,24 @@ export interface PostResult {
   rejected: RejectedRecord[];
 }
 
+/** Where ingest is and the credential this puller presents to it (its own, bound to its corps). */
+export interface IngestTarget {
+  url: string;
+  callerToken: string;
+  /** the CA ingest's certificate must chain to, and this puller's client certificate */
+  tls?: ClientTls;
+}
+
 async function postOnce(
-  ingestUrl: string,
+  ingest: IngestTarget,
   corpId: string,
   messages: unknown[],
 ): Promise<PostResult | 'too_large'> {
   let response: Response;
   try {
-    response = await fetch(new URL('/v1/wecom/messages', ingestUrl), {
+    response = await secureFetchFor(ingest.tls)(new URL('/v1/wecom/messages', ingest.url), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ingest.callerToken}` },
       body: JSON.stringify({ corpId, messages }),
       signal: AbortSignal.timeout(60000),
     });
@@ -39,7 +48,8 @@ async function postOnce(
     }
     return { rejected: body.rejected };
   }
-  // a whole-request error (or 5xx/503): nothing of this request is known to be stored
+  // a whole-request error (or 5xx/503; 401/403 until the credential or its corps are fixed):
+  // nothing of this request is known to be stored
   throw new IngestUnavailableError(
     `ingest answered ${response.status}${body?.code ? ` ${body.code}` : ''}${body?.message ? `: ${body.message}` : ''}`,
   );
@@ -51,14 +61,14 @@ async function postOnce(
  * indexes refer to `messages`.
  */
 export async function postToIngest(
-  ingestUrl: string,
+  ingest: IngestTarget,
   corpId: string,
   messages: unknown[],
 ): Promise<PostResult> {
   const rejected: RejectedRecord[] = [];
   const sizes = messages.map((m) => Buffer.byteLength(JSON.stringify(m)));
   const post = async (from: number, to: number): Promise<void> => {
-    const result = await postOnce(ingestUrl, corpId, messages.slice(from, to));
+    const result = await postOnce(ingest, corpId, messages.slice(from, to));
     if (result === 'too_large') {
       if (to - from === 1) {
         rejected.push({
