@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { ConfigError, envInt, envString } from './config';
+import { ConfigError, envInt, envString, requireSecureUrl } from './config';
 import type { KeyProvider } from './crypto';
 import { RemoteKeyProvider } from './keyclient';
 
@@ -17,7 +17,8 @@ export function keyProviderFromEnv(): RemoteKeyProvider {
     );
   }
   return new RemoteKeyProvider({
-    url,
+    // plaintext data keys travel on this hop: https only (plain with CZ_INSECURE_DEV=1)
+    url: requireSecureUrl('CZ_KEYSERVICE_URL', url),
     token: envString('CZ_KEYSERVICE_TOKEN'),
     cacheTtlMs: envInt('CZ_KEYSERVICE_CACHE_TTL_MS', 60000),
     cacheMaxEntries: envInt('CZ_KEYSERVICE_CACHE_MAX', 10000),
