@@ -30,6 +30,13 @@ export const CompletenessAlertKind = Type.Union([
 ]);
 export type CompletenessAlertKind = Static<typeof CompletenessAlertKind>;
 
+/** Kinds raised when a caller oversteps its grants (the caller's name, the corp and counts; no content). */
+export const SecurityAlertKind = Type.Union([
+  /** a caller wrote records for a corp it was not granted: refused (403), nothing stored */
+  Type.Literal('security.foreign_corp'),
+]);
+export type SecurityAlertKind = Static<typeof SecurityAlertKind>;
+
 /**
  * The plaintext INSIDE the sealed value of a `cz.alert.v1` record. Minimal on purpose: compliance
  * rules add kinds of their own; `detail` carries identifiers and counts only, never message

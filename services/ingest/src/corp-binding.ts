@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Topics, type AlertV1 } from '@cz/contracts';
+import { Topics, type AlertV1, type SecurityAlertKind } from '@cz/contracts';
 import { alertRecord, callerMayActFor, callerOf, corpNotAllowed, sendDurably } from '@cz/common';
 
 /** The alert kind of a caller writing for a corp it was not granted. */
-export const FOREIGN_CORP_ALERT = 'security.foreign_corp';
+export const FOREIGN_CORP_ALERT: SecurityAlertKind = 'security.foreign_corp';
 
 /**
  * Refuses a whole request whose records belong to a corp its caller may not write (403
