@@ -366,6 +366,7 @@ const en: MessageSchema = {
       pull_quarantine: 'Pull quarantine',
       media_md5_mismatch: 'Media checksum mismatch',
       media_failed: 'Media fetch failed',
+      recording_conflict: 'Conflicting recording version',
     },
     kindsTitle: 'Alert kinds: {kinds}',
     rule: 'Rule: {rule}',
@@ -472,6 +473,7 @@ const en: MessageSchema = {
       rejectReason: 'Reason for rejecting',
       credentialWaiting: 'The new credential waits for its requester to collect it with the CLI',
       credentialCollected: 'The new credential was collected',
+      showMore: 'Show earlier requests ({shown} of {total} shown)',
     },
     kind: {
       rotate: 'Rotate key',

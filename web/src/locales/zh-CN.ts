@@ -359,6 +359,7 @@ const zhCN = {
       pull_quarantine: '拉取隔离',
       media_md5_mismatch: '媒体校验不符',
       media_failed: '媒体获取失败',
+      recording_conflict: '录音版本冲突',
     },
     kindsTitle: '告警类型：{kinds}',
     rule: '规则：{rule}',
@@ -465,6 +466,7 @@ const zhCN = {
       rejectReason: '驳回理由',
       credentialWaiting: '新凭据待申请人通过命令行领取',
       credentialCollected: '新凭据已领取',
+      showMore: '显示更早的申请（已显示 {shown} / 共 {total} 条）',
     },
     kind: {
       rotate: '轮换密钥',
