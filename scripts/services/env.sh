@@ -141,8 +141,7 @@ cz_keys_bootstrap_secret() {
 # tools) has a credential with the grants above, issued and widened under dual control.
 # The key service must be listening.
 cz_keys_bootstrap() {
-  local status initialized sealed name entry classes operations corps id dir="$CZ_KEYS_SECRET_DIR"
-  local requester approver replaced
+  local status initialized sealed name replaced dir="$CZ_KEYS_SECRET_DIR"
   status=$(node -e 'fetch(process.argv[1]).then((r) => r.json()).then((s) => console.log(`${s.initialized} ${s.sealed}`))' \
     "$CZ_KEYSERVICE_URL/v1/sys/status") || die "key service: no status answer"
   read -r initialized sealed <<<"$status"
@@ -156,17 +155,10 @@ cz_keys_bootstrap() {
       mkdir -p "$dir" && { [[ ! -s "$replaced/bootstrap-secret" ]] || cp -p "$replaced/bootstrap-secret" "$dir/"; }
     fi
     mkdir -p "$dir/officers" "$dir/callers" && chmod 700 "$dir" "$dir/officers" "$dir/callers"
-    for name in "${CZ_KEYS_OFFICERS[@]}"; do
-      [[ -s "$dir/officers/$name.key" ]] || cz_keys_cli keygen --out "$dir/officers/$name.key" >/dev/null
-      cz_keys_cli enrol "$name" --public-key "$dir/officers/$name.key.pub" \
-        --bootstrap-secret-file "$dir/bootstrap-secret" --skip-existing
-    done
     log "initialising the key service (${#CZ_KEYS_OFFICERS[@]} officers, threshold $CZ_KEYS_THRESHOLD; demo officer keys kept in $dir)"
-    cz_keys_cli init --threshold "$CZ_KEYS_THRESHOLD" --bootstrap-secret-file "$dir/bootstrap-secret" --out "$dir/init"
-    for name in "${CZ_KEYS_OFFICERS[@]}"; do
-      cz_keys_cli open-credential --key "$dir/officers/$name.key" --in "$dir/init/$name.credential.sm2" \
-        --save "$dir/officers/$name.token" >/dev/null
-    done
+    # each officer: key pair, enrolment; init; each officer opens their own credential
+    cz_keys_cli demo-ceremony --demo-dir "$dir" --threshold "$CZ_KEYS_THRESHOLD" \
+      --bootstrap-secret-file "$dir/bootstrap-secret" "${CZ_KEYS_OFFICERS[@]/#/--officer=}"
     sealed=true
   fi
   if [[ "$sealed" == true ]]; then
@@ -175,35 +167,15 @@ cz_keys_bootstrap() {
     log "unsealing the key service with the demo officers' shares"
     cz_keys_cli unseal --demo-dir "$dir"
   fi
-  requester=(--token-file "$dir/officers/${CZ_KEYS_OFFICERS[0]}.token")
-  approver=(--token-file "$dir/officers/${CZ_KEYS_OFFICERS[1]}.token")
   # a stack initialised before enrolment existed: its officers register their keys now
   for name in "${CZ_KEYS_OFFICERS[@]::2}"; do
     [[ -s "$dir/officers/$name.key" ]] && continue
     cz_keys_cli keygen --out "$dir/officers/$name.key" >/dev/null
     cz_keys_cli register-key --public-key "$dir/officers/$name.key.pub" --token-file "$dir/officers/$name.token" --skip-registered
   done
-  for entry in "${CZ_KEYS_CALLER_GRANTS[@]}"; do
-    IFS='|' read -r name classes operations corps <<<"$entry"
-    if [[ -s "$dir/callers/$name.token" ]]; then
-      # an existing caller gets what the table grants now, if it lacks some of it
-      id=$(cz_keys_cli caller-widen "$name" --classes "$classes" --operations "$operations" --corps "$corps" \
-        --reason "local stack: grants of the bootstrap table" --if-needed --print-id "${requester[@]}")
-      [[ -z "$id" ]] && continue
-      log "widening the grants of $name"
-      cz_keys_cli approve "$id" "${approver[@]}" >/dev/null
-      continue
-    fi
-    log "issuing a key-service credential for $name (requested by ${CZ_KEYS_OFFICERS[0]}, approved by ${CZ_KEYS_OFFICERS[1]})"
-    if ! id=$(cz_keys_cli caller-add "$name" --classes "$classes" --operations "$operations" --corps "$corps" \
-      --reason "local stack caller" --print-id "${requester[@]}" 2>"$CZ_LOG_DIR/keys-caller.err"); then
-      grep -q caller_exists "$CZ_LOG_DIR/keys-caller.err" || { cat "$CZ_LOG_DIR/keys-caller.err" >&2; die "could not request a credential for $name"; }
-      # known to the key service, but its credential file is gone: a fresh one replaces it
-      id=$(cz_keys_cli caller-reissue "$name" --reason "local stack: credential file missing" --print-id "${requester[@]}")
-    fi
-    cz_keys_cli approve "$id" "${approver[@]}" >/dev/null
-    cz_keys_cli collect "$id" --key "$dir/officers/${CZ_KEYS_OFFICERS[0]}.key" --save "$dir/callers/$name.token" "${requester[@]}" >/dev/null
-  done
+  # every caller of the table: issued, re-issued or widened by officer-a's request and officer-b's approval
+  cz_keys_cli demo-provision --demo-dir "$dir" --officer "${CZ_KEYS_OFFICERS[0]}" --officer "${CZ_KEYS_OFFICERS[1]}" \
+    "${CZ_KEYS_CALLER_GRANTS[@]/#/--grant=}"
   # the bootstrap secret is used up once the key service is initialised
   rm -f "$dir/bootstrap-secret"
 }

@@ -29,8 +29,7 @@ import type {
   OfficerView,
   RewrapJobView,
 } from '@cz/contracts';
-import { publicKeyFingerprint } from './core/credentials';
-import { decryptAsOfficer } from './core/officer-envelope';
+import { decryptAsOfficer, publicKeyFingerprint } from './core/officer-envelope';
 
 const USAGE = `keys — security officers' CLI for the Cunzheng key service
 
@@ -75,6 +74,10 @@ const USAGE = `keys — security officers' CLI for the Cunzheng key service
   collect ID --key FILE [--save FILE]      the requester collects an approved credential, once
   (request commands print the request id alone with --print-id)
 
+ Local stack only (every officer's key and credential kept in one directory; scripts/services/env.sh)
+  demo-ceremony --demo-dir DIR --officer NAME… --threshold N [--bootstrap-secret-file F]
+  demo-provision --demo-dir DIR --officer REQUESTER --officer APPROVER --grant 'name|classes|operations|corps'…
+
 Officer commands read the credential from CZ_KEYS_OFFICER_TOKEN or --token-file FILE.
 Classes: chat, recording, pii, index, audit. Nothing is granted by default.`;
 
@@ -105,6 +108,8 @@ const { values: opts, positionals } = parseArgs({
     status: { type: 'string' },
     'no-wait': { type: 'boolean' },
     'if-needed': { type: 'boolean' },
+    grant: { type: 'string', multiple: true },
+    officer: { type: 'string', multiple: true },
     'print-id': { type: 'boolean' },
     save: { type: 'string' },
     'token-file': { type: 'string' },
@@ -296,6 +301,20 @@ async function main(): Promise<void> {
         if (!(opts['skip-registered'] && err instanceof CliError && err.code === 'key_registered')) throw err;
         console.log('a key is already registered');
       }
+      return;
+    }
+
+    case 'demo-ceremony':
+      await demoCeremony(need('demo-dir'), opts.officer ?? [], Number(need('threshold')));
+      return;
+
+    case 'demo-provision': {
+      const [requester, approver] = opts.officer ?? [];
+      if (!requester || !approver || requester === approver)
+        throw new CliError(
+          'demo-provision needs two different officers: --officer REQUESTER --officer APPROVER',
+        );
+      await demoProvision(need('demo-dir'), requester, approver, opts.grant ?? []);
       return;
     }
 
@@ -559,6 +578,120 @@ async function custodyRequest(path: string, body: object): Promise<void> {
  * that make up can unseal unattended): each officer decrypts their own share and submits it. A
  * stack initialised before enrolment keeps plain shares in DIR/shares instead.
  */
+/**
+ * Local stack only: the ceremony with every officer's part played from DIR — each officer's key
+ * pair (DIR/officers/NAME.key, .pub), enrolment, init (DIR/init/NAME.share.sm2 and
+ * NAME.credential.sm2), and each officer opening their own credential (DIR/officers/NAME.token).
+ */
+async function demoCeremony(dir: string, officers: string[], threshold: number): Promise<void> {
+  if (officers.length < 2) throw new CliError('demo-ceremony needs at least two --officer');
+  mkdirSync(join(dir, 'officers'), { recursive: true, mode: 0o700 });
+  const secret = bootstrapSecret();
+  for (const name of officers) {
+    const keyFile = join(dir, 'officers', `${name}.key`);
+    if (!existsSync(keyFile)) {
+      const pair = sm2GenerateKeyPair();
+      writeSecret(keyFile, pair.privateKey);
+      writeFileSync(`${keyFile}.pub`, `${pair.publicKey}\n`);
+    }
+    try {
+      await api('POST', '/v1/sys/enrol', {
+        name,
+        publicKey: readText(`${keyFile}.pub`),
+        bootstrapSecret: secret,
+      });
+    } catch (err) {
+      if (!(err instanceof CliError && err.code === 'officer_exists')) throw err;
+    }
+  }
+  const reply = await api<KeyInitReply>('POST', '/v1/sys/init', { threshold, bootstrapSecret: secret });
+  mkdirSync(join(dir, 'init'), { recursive: true, mode: 0o700 });
+  for (const officer of reply.officers) {
+    writeSecret(join(dir, 'init', `${officer.name}.share.sm2`), officer.encryptedShare);
+    writeSecret(join(dir, 'init', `${officer.name}.credential.sm2`), officer.encryptedCredential);
+    const key = readText(join(dir, 'officers', `${officer.name}.key`));
+    writeSecret(
+      join(dir, 'officers', `${officer.name}.token`),
+      decryptAsOfficer(officer.encryptedCredential, key),
+    );
+  }
+  console.log(`key service initialised: ${reply.shares} officers' shares, threshold ${reply.threshold}`);
+}
+
+/**
+ * Local stack only: every caller of the grants table gets a credential (DIR/callers/NAME.token)
+ * and what the table grants, each change requested by one officer and approved by the other with
+ * their own credentials (the key service sees and audits two officers), the credential collected
+ * by the requester and decrypted with the requester's key.
+ */
+async function demoProvision(
+  dir: string,
+  requester: string,
+  approver: string,
+  grants: string[],
+): Promise<void> {
+  const tokenOf = (name: string) => readText(join(dir, 'officers', `${name}.token`));
+  const [asRequester, asApprover] = [tokenOf(requester), tokenOf(approver)];
+  const requesterKey = readText(join(dir, 'officers', `${requester}.key`));
+  mkdirSync(join(dir, 'callers'), { recursive: true, mode: 0o700 });
+  const { callers } = await api<CallerListReply>('GET', '/v1/callers', undefined, asRequester);
+  const approve = (id: string) =>
+    api<KeyRequestView>('POST', `/v1/requests/${id}/approve`, undefined, asApprover);
+  for (const line of grants) {
+    const [name = '', classes = '', operations = '', corps = ''] = line.split('|');
+    const split = <T extends string>(list: string) => list.split(',').filter(Boolean) as T[];
+    const wanted = {
+      classes: split<DataClassName>(classes),
+      operations: split<CallerOperation>(operations),
+      corps: split(corps),
+    };
+    const tokenFile = join(dir, 'callers', `${name}.token`);
+    const current = callers.find((c) => c.name === name);
+    if (existsSync(tokenFile) && current?.state === 'active') {
+      const missing = {
+        classes: wanted.classes.filter((c) => !current.classes.includes(c)),
+        operations: wanted.operations.filter((o) => !current.operations.includes(o)),
+        corps: wanted.corps.filter((c) => !current.corps.includes(c)),
+      };
+      if (missing.classes.length + missing.operations.length + missing.corps.length === 0) continue;
+      const request = await api<KeyRequestView>(
+        'POST',
+        `/v1/callers/${name}/widen`,
+        { ...missing, reason: 'local stack: grants of the bootstrap table' },
+        asRequester,
+      );
+      await approve(request.id);
+      console.log(`${name}: grants widened (${requester} requested, ${approver} approved)`);
+      continue;
+    }
+    // a caller the key service knows whose credential file is gone gets a fresh one
+    const request = current
+      ? await api<KeyRequestView>(
+          'POST',
+          `/v1/callers/${name}/reissue`,
+          { reason: 'local stack: credential file missing' },
+          asRequester,
+        )
+      : await api<KeyRequestView>(
+          'POST',
+          '/v1/callers',
+          { name, ...wanted, reason: 'local stack caller' },
+          asRequester,
+        );
+    await approve(request.id);
+    const collected = await api<CollectedCredential>(
+      'GET',
+      `/v1/requests/${request.id}/credential`,
+      undefined,
+      asRequester,
+    );
+    writeSecret(tokenFile, decryptAsOfficer(collected.encryptedToken, requesterKey));
+    console.log(
+      `${name}: credential ${current ? 're-issued' : 'issued'} (${requester} requested, ${approver} approved)`,
+    );
+  }
+}
+
 async function unsealDemo(dir: string): Promise<KeyServiceStatus> {
   let status = await api<KeyServiceStatus>('GET', '/v1/sys/status');
   const officers = readdirSync(join(dir, 'officers'))

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '@cz/common';
 import type { DataClass } from '@cz/common/crypto';
 import type { CallerGrants, CallerOperation, CallerView, IntrospectReply, OfficerView } from '@cz/contracts';
+import { publicKeyFingerprint } from './officer-envelope';
 import { listOf, type Principal } from './principal';
 
 /** How long a looked-up credential is trusted without asking the database again (the default). */
@@ -13,9 +14,7 @@ export const tokenHash = (token: string) => createHash('sm3').update(token, 'utf
 /** A fresh bearer credential: `cko_…` for officers, `cks_…` for services. */
 export const newToken = (prefix: 'cko' | 'cks') => `${prefix}_${randomBytes(32).toString('base64url')}`;
 
-/** SM3 of an SM2 public key's bytes (04 ‖ X ‖ Y), as officers compare it out of band. */
-export const publicKeyFingerprint = (publicKeyHex: string) =>
-  createHash('sm3').update(Buffer.from(publicKeyHex, 'hex')).digest('hex');
+export { publicKeyFingerprint } from './officer-envelope';
 
 export interface Grants {
   classes: DataClass[];

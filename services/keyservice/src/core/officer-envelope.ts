@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sm2 } from 'sm-crypto-v2';
 
 /** C1C3C2 (GM/T 0003.4-2012 order), as the SM2 encryption standard now specifies */
@@ -32,3 +33,7 @@ export function decryptAsOfficer(ciphertextHex: string, privateKeyHex: string): 
   if (!plaintext) throw new Error('this ciphertext does not open with this officer key');
   return plaintext;
 }
+
+/** SM3 of an SM2 public key's bytes (04 ‖ X ‖ Y), as officers compare it out of band. */
+export const publicKeyFingerprint = (publicKeyHex: string) =>
+  createHash('sm3').update(Buffer.from(publicKeyHex, 'hex')).digest('hex');
