@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fetchMedia, recordingsSink, SdkChild } from '@cz/puller';
-import { buildFinanceSdkDouble, rsaKeyPair, writeDoubleScript } from '@cz/testkit';
+import { buildFinanceSdkDouble, devCallerToken, rsaKeyPair, writeDoubleScript } from '@cz/testkit';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '5000' }, 'media-mib': { type: 'string', default: '64' } },
@@ -155,7 +155,8 @@ if (reachable) {
     openSink: () =>
       recordingsSink({
         recordingsUrl,
-        token: process.env.CZ_RECORDINGS_WRITE_TOKEN,
+        // the dev caller writes every corp
+        token: devCallerToken(),
         corpId: `wwbench-${process.pid}-${Date.now()}`,
         sdkfileid: 'bench-media',
         md5,
