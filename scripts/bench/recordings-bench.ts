@@ -27,7 +27,7 @@ import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import { createMinioClient, databaseConfig, minioConfig } from '@cz/common';
 import { parseSealedHeader, sealedLayout, sealedRangeFor } from '@cz/common/crypto';
-import { loadStackEnv, repoRoot } from '@cz/testkit';
+import { callerHeaders, loadStackEnv, repoRoot } from '@cz/testkit';
 
 const MiB = 1024 * 1024;
 const PORT = 18084;
@@ -154,7 +154,6 @@ async function drain(response: IncomingMessage, onChunk?: (chunk: Buffer) => voi
 async function main() {
   loadStackEnv();
   const total = sizeMiB * MiB;
-  const token = randomBytes(24).toString('hex');
   const corpId = `bench-${randomBytes(4).toString('hex')}`;
   const callId = `BENCH-${Date.now()}`;
   const db = await mysql.createConnection({
@@ -169,7 +168,7 @@ async function main() {
   );
   const ingest = await fetch(`${process.env.CZ_INGEST_URL ?? 'https://127.0.0.1:8081'}/v1/calls`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...callerHeaders() },
     body: JSON.stringify({
       corpId,
       callId,
@@ -202,7 +201,6 @@ async function main() {
       ...process.env,
       CZ_RECORDINGS_PORT: String(PORT),
       CZ_RECORDINGS_BUCKET: BUCKET,
-      CZ_RECORDINGS_READ_TOKEN: token,
       CZ_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -234,7 +232,7 @@ async function main() {
     const { response: putResponse } = await send(
       'PUT',
       `/v1/recordings/${callId}?corpId=${corpId}`,
-      { 'content-type': 'audio/wav', 'content-length': String(total) },
+      { 'content-type': 'audio/wav', 'content-length': String(total), ...callerHeaders() },
       generatedWav(total, onSent),
     );
     let putReply = '';
@@ -258,7 +256,8 @@ async function main() {
     if (row.plaintext_sm3 !== sentSm3) throw new Error('the service hashed different bytes than were sent');
 
     // 2. GET whole
-    const auth = { authorization: `Bearer ${token}` };
+    // the dev caller reads and writes every corp
+    const auth = callerHeaders();
     const getHash = createHash('sm3');
     const getSeries: number[] = [];
     let gotSoFar = 0;

@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { CallAccepted, CallDetailRecord, ErrorReply, IngestBatchReply } from '@cz/contracts';
 import { wecomMediaId } from '@cz/common';
+import { callerHeaders } from '@cz/testkit';
 import { DEMO_CORP, demoCustomers, demoEmployees as employees, demoRandom } from './people';
 
 const INGEST_URL = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
@@ -416,7 +417,7 @@ for (let i = 0; i < messages.length; i += 500) {
   const batch = messages.slice(i, i + 500);
   const res = await fetch(`${INGEST_URL}/v1/wecom/messages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...callerHeaders() },
     body: JSON.stringify({ corpId: CORP_ID, messages: batch }),
   });
   const body = (await res.json()) as IngestBatchReply | { code: string; message: string };
@@ -427,7 +428,6 @@ for (let i = 0; i < messages.length; i += 500) {
   accepted += body.accepted.length;
 }
 // the attachments' bytes, as the puller stores them after fetching them from WeCom (idempotent)
-const writeToken = process.env.CZ_RECORDINGS_WRITE_TOKEN;
 let uploaded = 0;
 for (const media of mediaUploads) {
   const res = await fetch(`${RECORDINGS_URL}/v1/media/${CORP_ID}/${wecomMediaId(media.sdkfileid)}`, {
@@ -435,7 +435,7 @@ for (const media of mediaUploads) {
     headers: {
       'content-type': media.contentType,
       'x-cz-md5': md5Of(media.bytes),
-      ...(writeToken ? { authorization: `Bearer ${writeToken}` } : {}),
+      ...callerHeaders(),
     },
     body: media.bytes,
   });
@@ -617,8 +617,9 @@ const CALL_ARCHIVE_TIMEOUT_MS = 120_000;
 
 /**
  * Stores a call's recording once its CDR is archived (the recordings service answers 409
- * `call_not_archived` until then). A recording already stored by an earlier run is left alone:
- * archived recordings never change. Returns whether this run stored it.
+ * `call_not_archived` until then). A recording already stored by an earlier run is answered 200
+ * (the same audio: nothing stored again); archived recordings never change. Returns whether this
+ * run stored it.
  */
 async function uploadRecording(call: DemoCall): Promise<boolean> {
   const deadline = Date.now() + CALL_ARCHIVE_TIMEOUT_MS;
@@ -628,13 +629,13 @@ async function uploadRecording(call: DemoCall): Promise<boolean> {
       method: 'PUT',
       headers: {
         'content-type': 'audio/wav',
-        ...(writeToken ? { authorization: `Bearer ${writeToken}` } : {}),
+        ...callerHeaders(),
       },
       body: call.audio,
     });
     if (res.status === 201) return true;
+    if (res.status === 200) return false;
     const reply = (await res.json().catch(() => ({}))) as Partial<ErrorReply>;
-    if (res.status === 409 && reply.code === 'recording_exists') return false;
     if (res.status === 409 && reply.code === 'call_not_archived' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       continue;
@@ -650,7 +651,7 @@ const calls = buildCalls();
 for (const { cdr } of calls) {
   const res = await fetch(`${INGEST_URL}/v1/calls`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...callerHeaders() },
     body: JSON.stringify(cdr),
   });
   const body = (await res.json()) as CallAccepted | ErrorReply;
