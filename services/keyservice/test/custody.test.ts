@@ -502,6 +502,9 @@ describe('callers under dual control (real MariaDB)', () => {
   test('[KEY-REVOKE-3] revoked officer refused (dual control; the last two officers cannot be revoked)', async () => {
     const erin = officerOf(ceremony, 'erin');
     assert.equal((await get('/v1/keyrings', erin.token)).statusCode, 200);
+    const erinsRequest = requestView(
+      await post('/v1/callers', erin.token, { name: 'erins-tool', classes: ['pii'] }),
+    );
     const request = requestView(
       await post('/v1/officers/erin/revoke', alice.token, { reason: 'left the bank' }),
     );
@@ -514,6 +517,12 @@ describe('callers under dual control (real MariaDB)', () => {
     assert.equal((await post(`/v1/requests/${request.id}/approve`, bob.token)).statusCode, 200);
     const refused = await get('/v1/keyrings', erin.token);
     assert.equal(refused.statusCode, 401, refused.body);
+    const withdrawn = (await get(`/v1/requests/${erinsRequest.id}`, alice.token)).json<KeyRequestView>();
+    assert.equal(
+      withdrawn.status,
+      'rejected',
+      'a revoked officer’s pending request cannot be approved any more',
+    );
     const share = ceremony.shares.find((s) => s.officer === 'erin')!;
     const unseal = await app.inject({
       method: 'POST',

@@ -131,9 +131,18 @@ export class Custody {
       case 'caller.revoke':
         await this.credentials.revoke(tx, 'service', params.name, issuedBy);
         return { result: { name: params.name, revoked: true } };
-      case 'officer.revoke':
+      case 'officer.revoke': {
         await this.credentials.revoke(tx, 'officer', params.name, issuedBy);
-        return { result: { name: params.name, revoked: true } };
+        // what a revoked officer asked for no longer has a requester standing behind it
+        const withdrawn = await tx.query<{ affectedRows: number }>(
+          `UPDATE ks_request SET status = 'rejected', decided_by = ?, decided_at = ?, decision_reason = ?
+           WHERE requested_by = ? AND status = 'pending'`,
+          [approver.name, new Date(), `requester ${params.name} was revoked`, params.name],
+        );
+        return {
+          result: { name: params.name, revoked: true, pendingRequestsRejected: withdrawn.affectedRows },
+        };
+      }
     }
   }
 
