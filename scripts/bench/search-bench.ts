@@ -5,7 +5,8 @@
  *   SIZE=1000000 npx tsx scripts/bench/search-bench.ts        (1 M messages, ~15 min on 2 cores)
  *   SIZE=10000000 npx tsx scripts/bench/search-bench.ts       (10 M: hours here; see the estimate it prints)
  *
- * Settings (environment): SIZE messages (default 1,000,000); E2E messages posted through the live
+ * Settings (environment): SIZE messages (default 1,000,000); SEALED=v1 stores the old sealed format
+ * (default v2, as ingest seals; the bytes per message are printed by part either way); E2E messages posted through the live
  * ingest → Kafka → archiver (default 20,000; 0 skips it); SAMPLES queries per keyword and query
  * type (default 6); NAIVE_SAMPLES caps the measurements against the time-index-only plaintext
  * table (each scans for seconds at 10 M; default all); WORKERS concurrent batch transactions, like
@@ -50,7 +51,7 @@ import {
   messageArchiveId,
   migrate,
 } from '@cz/common';
-import { parseSealedHeader, sealBuffer } from '@cz/common/crypto';
+import { sealBuffer, sealedKeyInfo } from '@cz/common/crypto';
 import { TokenHasher, parseQuery } from '@cz/common/search';
 import { callerHeaders, loadStackEnv, seededRandom } from '@cz/testkit';
 import portal, {
@@ -77,6 +78,7 @@ const NAIVE_SAMPLES = env('NAIVE_SAMPLES', 1_000_000);
 const WORKERS = Math.max(1, env('WORKERS', 2));
 const GEN_MAX_MS = env('GEN_MAX_MINUTES', 40) * 60_000;
 const BATCH = 500;
+const SEALED_FORMAT = process.env.SEALED === 'v1' ? 'v1' : 'v2';
 const keys = keyProviderFromEnv();
 const corpId = 'bench_corp';
 const DAY = 86_400_000;
@@ -287,11 +289,18 @@ async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Seals a record as ingest does (format v2, bound to its row); SEALED=v1 seals the old format instead. */
+async function sealRecord(message: ArchivedMessageV1, format = SEALED_FORMAT): Promise<Buffer> {
+  const plaintext = Buffer.from(JSON.stringify(message));
+  if (format === 'v1') return sealBuffer(plaintext, keys, 'chat');
+  return sealBuffer(plaintext, keys, 'chat', { kind: 'msg', corp: message.corpId, id: message.id });
+}
+
 async function sealRows(batch: Synthetic[]): Promise<MessageRow[]> {
   const rows: MessageRow[] = [];
   for (const { message } of batch) {
-    const sealedRecord = await sealBuffer(Buffer.from(JSON.stringify(message)), keys, 'chat');
-    const header = parseSealedHeader(sealedRecord);
+    const sealedRecord = await sealRecord(message);
+    const header = sealedKeyInfo(sealedRecord);
     rows.push({ message, sealedRecord, kekId: header.kekId, kekVersion: header.kekVersion });
   }
   return rows;
@@ -497,6 +506,7 @@ async function main() {
         return;
       }
     } else archive = await archiveAndBaseline(ds, dbName, dir);
+    await ds.query('ANALYZE TABLE message, message_key, message_recipient, search_token, bench_plain');
     const sizes = await ds.query<{ t: string; bytes: string; rowsEstimate: string }[]>(
       `SELECT TABLE_NAME AS t, SUM(DATA_LENGTH + INDEX_LENGTH) AS bytes, SUM(TABLE_ROWS) AS rowsEstimate FROM information_schema.TABLES
        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('message', 'message_key', 'message_recipient', 'search_token', 'bench_plain')
@@ -792,6 +802,7 @@ async function main() {
       report.push(
         `| ${s.t} | ${(Number(s.bytes) / 2 ** 20).toFixed(0)} MiB | ${Number(s.rowsEstimate).toLocaleString()} |`,
       );
+    report.push('', ...(await bytesPerMessage(ds, dir, sizes)));
     console.log(report.join('\n'));
   } finally {
     await ds.destroy();
@@ -799,6 +810,50 @@ async function main() {
     else await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
     await admin.end();
   }
+}
+
+/**
+ * Bytes per archived message by part (table data + indexes ÷ messages), the sealed record on its
+ * own, and the sealed record of the same messages in format v1 and v2 (a sample sealed both ways).
+ */
+async function bytesPerMessage(
+  ds: DataSource,
+  dir: Directory,
+  sizes: { t: string; bytes: string }[],
+): Promise<string[]> {
+  const [stored] = await ds.query<{ n: string; sealed: string }[]>(
+    'SELECT COUNT(*) AS n, AVG(LENGTH(sealed_record)) AS sealed FROM message',
+  );
+  const count = Math.max(1, Number(stored?.n ?? 0));
+  const per = (table: string) => Number(sizes.find((s) => s.t === table)?.bytes ?? 0) / count;
+  const lines = [
+    `| bytes per message (${count.toLocaleString()} messages, sealed ${SEALED_FORMAT}) | bytes |`,
+    '|---|---:|',
+    `| message (row + indexes, sealed record inside) | ${per('message').toFixed(0)} |`,
+    `| … of which sealed_record (average length) | ${Number(stored?.sealed ?? 0).toFixed(0)} |`,
+    `| search_token | ${per('search_token').toFixed(0)} |`,
+    `| message_recipient | ${per('message_recipient').toFixed(0)} |`,
+    `| message_key | ${per('message_key').toFixed(0)} |`,
+    `| archive total | ${(per('message') + per('search_token') + per('message_recipient') + per('message_key')).toFixed(0)} |`,
+    `| bench_plain (the same messages in a plain table) | ${per('bench_plain').toFixed(0)} |`,
+  ];
+  let json = 0;
+  let v1 = 0;
+  let v2 = 0;
+  let n = 0;
+  for (const { message } of messages(dir, 2000)) {
+    json += Buffer.byteLength(JSON.stringify(message));
+    v1 += (await sealRecord(message, 'v1')).length;
+    v2 += (await sealRecord(message, 'v2')).length;
+    n += 1;
+  }
+  lines.push(
+    '',
+    `| sealed record of the same ${n.toLocaleString()} messages | v1 | v2 | v2 ÷ v1 |`,
+    '|---|---:|---:|---:|',
+    `| average bytes (plaintext JSON ${(json / n).toFixed(0)}) | ${(v1 / n).toFixed(0)} | ${(v2 / n).toFixed(0)} | ${(v2 / v1).toFixed(2)} |`,
+  );
+  return lines;
 }
 
 /** Posts messages to the running ingest and waits until the running archiver stored them all. */
