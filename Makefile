@@ -71,4 +71,4 @@ demo: ## Post the demo conversations again through the ingest API (idempotent)
 
 .PHONY: keys
 keys: ## Security officers' key-service CLI: make keys ARGS="status | rotate-request … | approve ID | rewrap | verify"
-	@npx tsx services/keyservice/src/cli.ts $(ARGS)
+	@set -a; for f in .stack/stack.env .stack/services.env; do [[ -f $$f ]] && source $$f; done; set +a; npx tsx services/keyservice/src/cli.ts $(ARGS)
