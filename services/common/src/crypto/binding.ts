@@ -147,3 +147,11 @@ export function checkBinding(binding: SealBinding): SealBinding {
   }
   return binding;
 }
+
+/** kind code ‖ corp ‖ id, as in format v2's header (and the key derivation of bound streams) */
+export function encodeBinding(binding: SealBinding): Buffer {
+  const out: number[] = [BINDING_KIND_CODES[checkBinding(binding).kind]];
+  writeCompactString(binding.corp, out);
+  writeCompactString(binding.id, out);
+  return Buffer.from(out);
+}

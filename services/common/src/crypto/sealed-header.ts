@@ -41,6 +41,11 @@ import {
  * same data key. The object id, not the header MAC, is bound so that rewrapping the data key
  * (new KEK fields + new header MAC) leaves every segment byte unchanged.
  *
+ * Suite 2 (the same layout, for streams: recordings and media) binds the object to where it sits
+ * without storing anything: both HKDF infos get the binding appended, "cz-seal/1/enc" ‖ 00 ‖ binding
+ * (kind code, corp, id as in format v2's header). The reader must name the binding it expects; any
+ * other one derives other keys and the header MAC fails ('binding_mismatch').
+ *
  * Tags and the header MAC are HMAC-SM3 truncated to 128 bits (as with GCM's 128-bit tag, a forgery
  * succeeds with probability 2^-128 per try); this halves the per-message overhead.
  */
@@ -48,6 +53,10 @@ import {
 export const SEALED_MAGIC = Buffer.from('CZS1', 'latin1');
 export const SEALED_FORMAT_VERSION = 1;
 export const SUITE_SM4CTR_HMACSM3 = 1;
+/** suite 1 with the object's binding in its key derivation (see above) */
+export const SUITE_SM4CTR_HMACSM3_BOUND = 2;
+const isKnownSuite = (suite: number) =>
+  suite === SUITE_SM4CTR_HMACSM3 || suite === SUITE_SM4CTR_HMACSM3_BOUND;
 export const SEALED_TAG_BYTES = 16;
 export const SEALED_SALT_BYTES = 16;
 export const SEALED_NONCE_PREFIX_BYTES = 8;
@@ -95,7 +104,9 @@ export function checkSegmentSize(segmentSize: number): number {
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** The header bytes up to (not including) the header MAC. */
-export function encodeHeaderBody(fields: Omit<SealedHeader, 'headerMac' | 'version' | 'suite'>): Buffer {
+export function encodeHeaderBody(
+  fields: Omit<SealedHeader, 'headerMac' | 'version' | 'suite'> & { suite?: number },
+): Buffer {
   const kekId = Buffer.from(fields.kekId, 'utf8');
   if (kekId.length < 1 || kekId.length > MAX_KEK_ID_BYTES) {
     throw new CryptoError('invalid_argument', `KEK id must be 1..${MAX_KEK_ID_BYTES} UTF-8 bytes`);
@@ -109,7 +120,7 @@ export function encodeHeaderBody(fields: Omit<SealedHeader, 'headerMac' | 'versi
   const body = Buffer.alloc(42 + kekId.length + fields.wrappedKey.length);
   let at = SEALED_MAGIC.copy(body, 0);
   at = body.writeUInt8(SEALED_FORMAT_VERSION, at);
-  at = body.writeUInt8(SUITE_SM4CTR_HMACSM3, at);
+  at = body.writeUInt8(fields.suite ?? SUITE_SM4CTR_HMACSM3, at);
   at = body.writeUInt8(DATA_CLASS_CODES[fields.dataClass], at);
   at = body.writeUInt8(kekId.length, at);
   at += kekId.copy(body, at);
@@ -139,13 +150,13 @@ export function tryParseSealedHeader(buf: Buffer): ParsedSealedHeader | null {
   }
   if (buf.length < 8) {
     if (buf.length > 4 && buf[4] !== SEALED_FORMAT_VERSION) throw unsupportedVersion(buf[4]!);
-    if (buf.length > 5 && buf[5] !== SUITE_SM4CTR_HMACSM3) throw unsupportedSuite(buf[5]!);
+    if (buf.length > 5 && !isKnownSuite(buf[5]!)) throw unsupportedSuite(buf[5]!);
     return null;
   }
   const version = buf[4]!;
   if (version !== SEALED_FORMAT_VERSION) throw unsupportedVersion(version);
   const suite = buf[5]!;
-  if (suite !== SUITE_SM4CTR_HMACSM3) throw unsupportedSuite(suite);
+  if (!isKnownSuite(suite)) throw unsupportedSuite(suite);
   const dataClass = dataClassFromCode(buf[6]!);
   if (!dataClass) throw new CryptoError('malformed_header', `unknown data class code ${buf[6]}`);
   const kekIdLength = buf[7]!;
@@ -203,7 +214,7 @@ function unsupportedVersion(version: number): CryptoError {
 function unsupportedSuite(suite: number): CryptoError {
   return new CryptoError(
     'unsupported_suite',
-    `cipher suite ${suite} (this build knows ${SUITE_SM4CTR_HMACSM3})`,
+    `cipher suite ${suite} (this build knows ${SUITE_SM4CTR_HMACSM3} and ${SUITE_SM4CTR_HMACSM3_BOUND})`,
   );
 }
 

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { CryptoError } from './errors';
 import { isDataClass, type DataClass, type KeyProvider, type WrappedKey } from './keys';
-import { checkBinding, type SealBinding } from './binding';
+import { bindingMismatch, checkBinding, encodeBinding, type SealBinding } from './binding';
 import { hkdfSm3, SM4_KEY_BYTES, tagsEqual } from './primitives';
 import {
   checkSegmentSize,
@@ -13,6 +13,7 @@ import {
   SEALED_SALT_BYTES,
   SEALED_TAG_BYTES,
   SUITE_SM4CTR_HMACSM3,
+  SUITE_SM4CTR_HMACSM3_BOUND,
   wrappedKeyOf,
   type ParsedSealedHeader,
 } from './sealed-header';
@@ -39,6 +40,8 @@ export interface SealOptions {
   segmentSize?: number;
   /** default crypto.randomBytes; only tests pass anything else (golden vectors) */
   random?: RandomSource;
+  /** bind the object to where it sits (suite 2: the binding goes into the key derivation) */
+  binding?: SealBinding;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -58,11 +61,13 @@ export class SegmentCrypto {
   private readonly iv = Buffer.alloc(16);
   private readonly macPrefix = Buffer.alloc(SEGMENT_AD_BYTES);
 
-  constructor(dataKey: Buffer, salt: Buffer, noncePrefix: Buffer) {
+  constructor(dataKey: Buffer, salt: Buffer, noncePrefix: Buffer, binding?: SealBinding) {
     if (dataKey.length !== SM4_KEY_BYTES)
       throw new CryptoError('unwrap_failed', `data key must be ${SM4_KEY_BYTES} bytes`);
-    this.encKey = hkdfSm3(dataKey, salt, ENC_INFO, SM4_KEY_BYTES);
-    this.macKey = hkdfSm3(dataKey, salt, MAC_INFO, 32);
+    const bound = (info: Buffer) =>
+      binding ? Buffer.concat([info, Buffer.from([0]), encodeBinding(binding)]) : info;
+    this.encKey = hkdfSm3(dataKey, salt, bound(ENC_INFO), SM4_KEY_BYTES);
+    this.macKey = hkdfSm3(dataKey, salt, bound(MAC_INFO), 32);
     noncePrefix.copy(this.iv, 0);
     salt.copy(this.macPrefix, 0);
     noncePrefix.copy(this.macPrefix, SEALED_SALT_BYTES);
@@ -152,8 +157,10 @@ export async function beginSealedObject(
   const noncePrefix = random(SEALED_NONCE_PREFIX_BYTES);
   if (salt.length !== SEALED_SALT_BYTES || noncePrefix.length !== SEALED_NONCE_PREFIX_BYTES)
     throw new CryptoError('invalid_argument', 'random source gave too few bytes');
-  const segments = new SegmentCrypto(dataKey, salt, noncePrefix);
+  const binding = options.binding ? checkBinding(options.binding) : undefined;
+  const segments = new SegmentCrypto(dataKey, salt, noncePrefix, binding);
   const body = encodeHeaderBody({
+    suite: binding ? SUITE_SM4CTR_HMACSM3_BOUND : SUITE_SM4CTR_HMACSM3,
     dataClass,
     kekId: wrapped.kekId,
     kekVersion: wrapped.kekVersion,
@@ -174,20 +181,37 @@ export interface OpenedSealedHeader {
  * Parses the header, unwraps the data key and verifies the header MAC. The result opens any
  * segment on its own (`openSegment`), e.g. for an HTTP Range read.
  */
-export async function openSealedHeader(sealed: Buffer, keys: KeyProvider): Promise<OpenedSealedHeader> {
+export async function openSealedHeader(
+  sealed: Buffer,
+  keys: KeyProvider,
+  expected?: SealBinding,
+): Promise<OpenedSealedHeader> {
   const header = parseSealedHeader(sealed);
-  return openParsedHeader(header, sealed.subarray(0, header.headerLength), keys);
+  return openParsedHeader(header, sealed.subarray(0, header.headerLength), keys, expected);
 }
 
+/**
+ * `expected`: where the object is read from. A bound object (suite 2) opens only with its own
+ * binding ('binding_mismatch' otherwise, also when none is given); an unbound one ignores it.
+ */
 export async function openParsedHeader(
   header: ParsedSealedHeader,
   headerBytes: Buffer,
   keys: KeyProvider,
+  expected?: SealBinding,
 ): Promise<OpenedSealedHeader> {
+  const bound = header.suite === SUITE_SM4CTR_HMACSM3_BOUND;
+  if (bound && !expected)
+    throw new CryptoError('binding_mismatch', 'a bound object opens only with the binding it is read for');
   const dataKey = await keys.unwrapDataKey(wrappedKeyOf(header));
-  const segments = new SegmentCrypto(dataKey, header.salt, header.noncePrefix);
+  const segments = new SegmentCrypto(dataKey, header.salt, header.noncePrefix, bound ? expected : undefined);
   const body = headerBytes.subarray(0, header.headerLength - SEALED_TAG_BYTES);
   if (!tagsEqual(segments.headerMac(body), header.headerMac)) {
+    if (bound && expected)
+      throw bindingMismatch(
+        expected,
+        'its header MAC does not verify under this binding (moved, or header altered)',
+      );
     throw new CryptoError('header_tampered', 'header MAC does not verify');
   }
   return { header, segments };
@@ -215,13 +239,15 @@ export async function rewrapSealedHeader(
   sealed: Buffer,
   keys: KeyProvider,
   rewrapped: WrappedKey,
+  binding?: SealBinding,
 ): Promise<{ header: Buffer; oldHeaderLength: number }> {
-  const { header } = await openSealedHeader(sealed, keys);
+  const { header } = await openSealedHeader(sealed, keys, binding);
   const oldKey = await keys.unwrapDataKey(wrappedKeyOf(header));
   const newKey = await keys.unwrapDataKey(rewrapped);
   if (!tagsEqual(oldKey, newKey))
     throw new CryptoError('unwrap_failed', 'the rewrapped key is not the data key of this object');
-  const segments = new SegmentCrypto(newKey, header.salt, header.noncePrefix);
+  const bound = header.suite === SUITE_SM4CTR_HMACSM3_BOUND ? binding : undefined;
+  const segments = new SegmentCrypto(newKey, header.salt, header.noncePrefix, bound);
   const body = encodeHeaderBody({
     ...header,
     kekId: rewrapped.kekId,
@@ -335,7 +361,8 @@ export async function openSealed(
     const { plaintext, header } = await openBufferV2(sealed, keys, expected);
     return { plaintext, version: 2, binding: header.binding };
   }
-  return { plaintext: await openBufferV1(sealed, keys), version: 1 };
+  // a v1 object has no binding, unless it is a bound stream object (suite 2): checked when opened
+  return { plaintext: await openBufferV1(sealed, keys, expected), version: 1 };
 }
 
 /** The plaintext of a v1 or v2 object; see openSealed for `expected`. */
@@ -375,8 +402,12 @@ export function sealedKeyInfo(sealed: Buffer): SealedKeyInfo {
   };
 }
 
-export async function openBufferV1(sealed: Buffer, keys: KeyProvider): Promise<Buffer> {
-  const opened = await openSealedHeader(sealed, keys);
+export async function openBufferV1(
+  sealed: Buffer,
+  keys: KeyProvider,
+  expected?: SealBinding,
+): Promise<Buffer> {
+  const opened = await openSealedHeader(sealed, keys, expected);
   const { headerLength, segmentSize } = opened.header;
   const fullSegment = segmentSize + SEALED_TAG_BYTES;
   const body = sealed.subarray(headerLength);

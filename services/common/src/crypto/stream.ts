@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { CryptoError } from './errors';
+import type { SealBinding } from './binding';
 import type { DataClass, KeyProvider } from './keys';
 import { beginSealedObject, openParsedHeader, type SealOptions, type SegmentCrypto } from './sealed';
 import { SEALED_TAG_BYTES, tryParseSealedHeader } from './sealed-header';
@@ -104,7 +105,10 @@ class OpenTransform extends Transform {
   private segments: SegmentCrypto | undefined;
   private index = 0;
 
-  constructor(private readonly keys: KeyProvider) {
+  constructor(
+    private readonly keys: KeyProvider,
+    private readonly expected?: SealBinding,
+  ) {
     super();
   }
 
@@ -121,7 +125,7 @@ class OpenTransform extends Transform {
         return;
       }
       const rest = this.headerBytes.subarray(header.headerLength);
-      openParsedHeader(header, this.headerBytes, this.keys).then(({ segments }) => {
+      openParsedHeader(header, this.headerBytes, this.keys, this.expected).then(({ segments }) => {
         this.segments = segments;
         this.splitter = new UnitSplitter(header.segmentSize + SEALED_TAG_BYTES, (segment, last) =>
           this.openSegment(segment, last),
@@ -162,17 +166,21 @@ class OpenTransform extends Transform {
   }
 }
 
-/** Seals a byte stream: header, then segments as they fill. Constant memory, respects backpressure. */
+/**
+ * Seals a byte stream: header, then segments as they fill. Constant memory, respects backpressure.
+ * With `opts.binding` (e.g. a recording bound to its call: kind 'call', the corp, the call's archive
+ * id) the object opens only for that binding (suite 2, see sealed-header.ts).
+ */
 export function createSealStream(keys: KeyProvider, dataClass: DataClass, opts: SealOptions = {}): Transform {
   return new SealTransform(keys, dataClass, opts);
 }
 
 /**
- * Opens a sealed byte stream, emitting each segment's plaintext only after its tag verified. It
+ * Opens a sealed byte stream (`expected`: the binding of a bound object, see openParsedHeader), emitting each segment's plaintext only after its tag verified. It
  * errors with a CryptoError on any failure, including a stream cut short: plaintext already
  * emitted is authentic but possibly incomplete, so consumers must wait for 'end'/'finish' before
  * treating the result as whole.
  */
-export function createOpenStream(keys: KeyProvider): Transform {
-  return new OpenTransform(keys);
+export function createOpenStream(keys: KeyProvider, expected?: SealBinding): Transform {
+  return new OpenTransform(keys, expected);
 }

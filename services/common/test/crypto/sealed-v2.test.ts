@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
+  createOpenStream,
+  createSealStream,
   FLAG_DEFLATE_DICT1,
+  openSealedHeader,
+  SUITE_SM4CTR_HMACSM3_BOUND,
   LocalKeyProvider,
   openBuffer,
   openSealed,
@@ -17,7 +21,7 @@ import {
   type SealBinding,
   type WrappedKey,
 } from '../../src/crypto';
-import { isCryptoError, MASTER_KEY } from './helpers';
+import { isCryptoError, MASTER_KEY, runTransform } from './helpers';
 
 const keys = new LocalKeyProvider({ masterKey: MASTER_KEY, versions: 2 });
 const binding: SealBinding = { kind: 'msg', corp: 'wwbank0001', id: 'a26e0e4c047782982dfcfd3fe2b30006' };
@@ -197,6 +201,35 @@ describe('sealed format v2', () => {
     assert.deepEqual(moved.subarray(moved.length - 100), sealed.subarray(sealed.length - 100));
     const v1Retired = new LocalKeyProvider({ masterKey: MASTER_KEY, versions: 2, retiredVersions: [1] });
     assert.deepEqual(await openBuffer(moved, v1Retired, binding), typicalChatRecord());
+  });
+
+  it('[REG-06] a bound stream (recordings: suite 2) opens only for its own binding, whole or by Range', async () => {
+    const recording: SealBinding = { kind: 'call', corp: 'wwbank0001', id: 'b'.repeat(32) };
+    const audio = randomBytes(5000);
+    const sealed = await runTransform(
+      createSealStream(keys, 'recording', { segmentSize: 1024, binding: recording }),
+      audio,
+      333,
+    );
+    assert.equal(parseSealedHeader(sealed).suite, SUITE_SM4CTR_HMACSM3_BOUND);
+    assert.deepEqual(await runTransform(createOpenStream(keys, recording), sealed, 500), audio);
+    assert.deepEqual(await openBuffer(sealed, keys, recording), audio);
+    const opened = await openSealedHeader(sealed, keys, recording);
+    assert.equal(opened.header.segmentSize, 1024);
+    for (const other of [
+      { ...recording, id: 'c'.repeat(32) },
+      { ...recording, corp: 'wwbank0002' },
+    ]) {
+      await assert.rejects(
+        runTransform(createOpenStream(keys, other), sealed),
+        isCryptoError('binding_mismatch'),
+      );
+      await assert.rejects(openSealedHeader(sealed, keys, other), isCryptoError('binding_mismatch'));
+    }
+    await assert.rejects(runTransform(createOpenStream(keys), sealed), isCryptoError('binding_mismatch'));
+    // unbound streams are unchanged: an expected binding is ignored
+    const plain = await runTransform(createSealStream(keys, 'recording'), audio);
+    assert.deepEqual(await runTransform(createOpenStream(keys, recording), plain), audio);
   });
 
   it('bad input: unknown kind, empty id, malformed headers', async () => {

@@ -184,7 +184,7 @@ describe('sealed objects: tampering', () => {
     await assertOpenFails(flip(sealed, at.magic), 'bad_magic');
     await assertOpenFails(flip(sealed, at.magic + 3), 'bad_magic');
     await assertOpenFails(flip(sealed, at.version, 0x03), 'unsupported_version');
-    await assertOpenFails(flip(sealed, at.suite, 0x03), 'unsupported_suite');
+    await assertOpenFails(flip(sealed, at.suite, 0x04), 'unsupported_suite');
   });
 
   it('[REG-06] header field tampering: data class', async () => {

@@ -292,6 +292,28 @@ describe('golden vectors', async () => {
     ),
   );
   const blindVectors = await committed<IndexVector[]>('blind-index.json', async () => indexVectors());
+  const boundStream = await committed<SealedVector>('stream-bound.json', async () => {
+    const spec: Omit<SealedVector, 'sealed'> = {
+      name: 'stream suite 2 (bound), recording of a call, segments of 16 bytes',
+      format: 'stream-v1',
+      provider: 'handle',
+      dataClass: 'recording',
+      segmentSize: 16,
+      binding: { kind: 'call', corp: 'wwvectorbank', id: '9e8d7c6b5a4938271605f4e3d2c1b0a9' },
+      random: [SALT, NONCE],
+      plaintext: 'RIFF....WAVEfmt audio bytes of a bound call recording',
+    };
+    const sealed = await runTransform(
+      createSealStream(providerOf(spec), spec.dataClass, {
+        random: fixedRandom(...spec.random),
+        segmentSize: spec.segmentSize!,
+        binding: spec.binding!,
+      }),
+      Buffer.from(spec.plaintext, 'utf8'),
+      7,
+    );
+    return { ...spec, sealed: sealed.toString('hex') };
+  });
 
   it('[REG-06] every committed sealed object opens to its plaintext (v1, v2, stream)', async () => {
     assert.equal(sealedVectors.length, SEALED_SPECS.length);
@@ -324,6 +346,29 @@ describe('golden vectors', async () => {
       openBuffer(Buffer.from(v.sealed, 'hex'), providerOf(v), { ...v.binding!, corp: 'wwotherbank' }),
       /binding_mismatch/,
     );
+  });
+
+  it('[REG-06] the committed bound stream (suite 2, recordings bound to their call) opens for its binding only', async () => {
+    const v = boundStream;
+    const sealed = Buffer.from(v.sealed, 'hex');
+    assert.equal(
+      (await runTransform(createOpenStream(providerOf(v), v.binding), sealed, 9)).toString('utf8'),
+      v.plaintext,
+    );
+    await assert.rejects(
+      runTransform(createOpenStream(providerOf(v), { ...v.binding!, id: 'other-call' }), sealed),
+      /binding_mismatch/,
+    );
+    const again = await runTransform(
+      createSealStream(providerOf(v), v.dataClass, {
+        random: fixedRandom(...v.random),
+        segmentSize: v.segmentSize!,
+        binding: v.binding!,
+      }),
+      Buffer.from(v.plaintext, 'utf8'),
+      7,
+    );
+    assert.equal(again.toString('hex'), v.sealed);
   });
 
   it('[REG-06] every blind-index purpose derives the committed key and finds the committed tokens', () => {
