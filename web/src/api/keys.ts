@@ -123,5 +123,3 @@ export function createKeysApi(hooks: OfficerClientHooks) {
       call<KeyRequestView>('POST', `/officers/${encodeURIComponent(name)}/revoke`, { body }),
   };
 }
-
-export type KeysApi = ReturnType<typeof createKeysApi>;

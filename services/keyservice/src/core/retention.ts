@@ -26,9 +26,6 @@ export function addMonths(day: string, months: number): string {
   return start.toISOString().slice(0, 10);
 }
 
-/** The first day after a period: where it ends. */
-export const periodEnd = (period: Period): string => addMonths(`${period}-01`, 1);
-
 export type RetentionMonths = Readonly<Record<DataClass, number>>;
 
 /**
