@@ -28,6 +28,8 @@ export const BINDING_KIND_CODES = {
   consent: 9,
   /** an envelope the puller quarantined (wecom_pull_quarantine.sealed_envelope); id = 'seq/<seq>' */
   quarantine: 10,
+  /** a recording or media object in the object store (bound streams); corp '', id = its object key */
+  object: 11,
 } as const;
 
 export type BindingKind = keyof typeof BINDING_KIND_CODES;
@@ -155,3 +157,10 @@ export function encodeBinding(binding: SealBinding): Buffer {
   writeCompactString(binding.id, out);
   return Buffer.from(out);
 }
+
+/** The binding of a sealed stream stored in the object store: its object key (kind/corp/owner/id). */
+export const objectBinding = (objectKey: string): SealBinding => ({
+  kind: 'object',
+  corp: '',
+  id: objectKey,
+});

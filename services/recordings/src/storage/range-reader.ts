@@ -2,6 +2,7 @@ import { pipeline, Transform, type Readable, type TransformCallback } from 'node
 import type { Client } from 'minio';
 import {
   CryptoError,
+  objectBinding,
   openParsedHeader,
   openSegment,
   parseSealedHeader,
@@ -113,7 +114,8 @@ export async function openPlaintextRange(
   end: number,
 ): Promise<Readable> {
   const header = parseSealedHeader(object.sealedHeader);
-  const opened = await openParsedHeader(header, object.sealedHeader, keys);
+  // bound objects open only under their own key (older, unbound ones ignore it)
+  const opened = await openParsedHeader(header, object.sealedHeader, keys, objectBinding(object.key));
   const layout = sealedLayout(header, object.plaintextSize);
   const range = sealedRangeFor(layout, start, end);
   const source = await client.getPartialObject(

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Client } from 'minio';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '@cz/common';
-import { createSealStream, sealedSize, type KeyProvider } from '@cz/common/crypto';
+import { createSealStream, objectBinding, sealedSize, type KeyProvider } from '@cz/common/crypto';
 import { KnownContent, PlaintextMeter, type MeterOptions } from './meter';
 import { MultipartUpload } from './multipart';
 import {
@@ -192,7 +192,13 @@ async function streamObject(
       source.release();
       if (!request.isHttpRequest) body.destroy();
     };
-    await pipeline(source.feed, meter, createSealStream(ctx.keys, 'recording'), tap, upload);
+    await pipeline(
+      source.feed,
+      meter,
+      createSealStream(ctx.keys, 'recording', { binding: objectBinding(claim.objectKey) }),
+      tap,
+      upload,
+    );
     const versionId = upload.result?.versionId;
     if (!versionId)
       throw new Error('the bucket returned no version id: is versioning (object lock) enabled?');
