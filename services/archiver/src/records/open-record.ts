@@ -24,6 +24,8 @@ export interface OpenedRecord<T = unknown> {
   sealed: Buffer;
   kekId: string;
   kekVersion: number;
+  /** the verified binding of a v2 value (v1 values have none) */
+  binding?: SealBinding;
 }
 
 /**
@@ -37,11 +39,10 @@ async function openRecord(message: KafkaMessage, keys: KeyProvider): Promise<Ope
     const header = sealedKeyInfo(message.value);
     const { plaintext, binding } = await openSealed(message.value, keys);
     const value = JSON.parse(plaintext.toString('utf8')) as unknown;
-    const misplaced = bindingProblem(message, binding, value);
-    if (misplaced) return { message, error: `crypto:binding_mismatch: ${misplaced}` };
     return {
       message,
       value,
+      ...(binding ? { binding } : {}),
       sealed: message.value,
       kekId: header.kekId,
       kekVersion: header.kekVersion,
@@ -143,7 +144,13 @@ export async function decodeRecords<T>(
       continue;
     }
     const reading = read(opened.value);
-    if ('error' in reading) poison.push({ message, error: reading.error });
+    if ('error' in reading) {
+      poison.push({ message, error: reading.error });
+      continue;
+    }
+    // checked on a well-formed record: it must belong where it travelled (topic, corp, id)
+    const misplaced = bindingProblem(message, opened.binding, reading.value);
+    if (misplaced) poison.push({ message, error: `crypto:binding_mismatch: ${misplaced}` });
     else records.push({ ...opened, value: reading.value });
   }
   return { records, poison };
