@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import {
-  ErrorReply,
-  MessageListQuery,
-  MessageListReply,
-  type MessageView,
-} from '@cz/contracts';
+import { ErrorReply, MessageListQuery, MessageListReply, type MessageView } from '@cz/contracts';
 import { badRequest } from '@cz/common';
 import { appendAudit } from '../audit';
 import { conversationCondition, loadAccess } from '../scope';
