@@ -34,6 +34,11 @@ export type CompletenessAlertKind = Static<typeof CompletenessAlertKind>;
 export const SecurityAlertKind = Type.Union([
   /** a caller wrote records for a corp it was not granted: refused (403), nothing stored */
   Type.Literal('security.foreign_corp'),
+  /**
+   * a sealed value failed to open against the row it was read from (moved or altered in the
+   * database): not shown to the reader; one alert per record, whoever reads it
+   */
+  Type.Literal('integrity.binding'),
 ]);
 export type SecurityAlertKind = Static<typeof SecurityAlertKind>;
 

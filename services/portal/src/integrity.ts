@@ -1,6 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
-import type { AlertV1, ArchivedCallV1, ArchivedMessageV1, MessageView } from '@cz/contracts';
+import type {
+  AlertV1,
+  ArchivedCallV1,
+  ArchivedMessageV1,
+  MessageView,
+  SecurityAlertKind,
+} from '@cz/contracts';
+import { insertCompletenessAlerts } from '@cz/common';
 import {
   bindingMismatch,
   CryptoError,
@@ -16,8 +24,9 @@ import { appendAudit } from './audit';
  * content's own ids are compared with the row's. Either check failing means the value was moved
  * from another row (the attack: an executive's sealed_record copied into a row a branch user may
  * see): the record is not shown, the reply says why for that record, and the failure goes into
- * the audit trail (action `integrity.binding`) and the log at error level. The portal has no
- * Kafka producer, so no cz.alert.v1 record is emitted from here.
+ * the audit trail (action `integrity.binding`), the log at error level, and a critical
+ * `integrity.binding` alert through the alert outbox (`completeness_alert`), which the archiver
+ * publishes on cz.alert.v1 for risk officers: the portal has no Kafka producer of its own.
  */
 
 export interface MessageRowIds {
@@ -135,7 +144,35 @@ export function integrityContext(db: DataSource, request: FastifyRequest): Integ
   return { db, log: request.log, actor: request.user?.username ?? 'unknown' };
 }
 
-/** Records a record that failed to open against its row: audit trail + error log (ids and code only). */
+const INTEGRITY_ALERT: SecurityAlertKind = 'integrity.binding';
+
+/**
+ * One alert per failing record and code, whoever reads it and however often: the id is derived
+ * from the record, so a second insert is a duplicate key and is ignored.
+ */
+async function raiseIntegrityAlert(db: DataSource, binding: SealBinding, code: string): Promise<void> {
+  const id = createHash('sm3')
+    .update(`${INTEGRITY_ALERT}\n${binding.kind}\n${binding.corp}\n${binding.id}\n${code}`)
+    .digest('hex')
+    .slice(0, 32);
+  const alert: AlertV1 = {
+    schema: 'cz.alert.v1',
+    id,
+    corpId: binding.corp,
+    kind: INTEGRITY_ALERT,
+    severity: 'critical',
+    source: 'portal',
+    raisedAt: Date.now(),
+    detail: { recordKind: binding.kind, recordId: binding.id, code },
+  };
+  try {
+    await db.transaction((manager) => insertCompletenessAlerts(manager, [alert]));
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err;
+  }
+}
+
+/** Records a record that failed to open against its row: audit trail, error log (ids and code only), alert. */
 export async function reportIntegrityFailure(
   ctx: IntegrityContext,
   binding: SealBinding,
@@ -157,6 +194,7 @@ export async function reportIntegrityFailure(
     target: `${binding.kind}:${binding.id}`,
     detail: { corpId: binding.corp, kind: binding.kind, id: binding.id, code: err.code },
   });
+  await raiseIntegrityAlert(ctx.db, binding, err.code);
 }
 
 /** What a message list shows for a row whose sealed record failed: the row's columns, no content. */

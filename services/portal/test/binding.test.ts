@@ -167,6 +167,16 @@ describe('[REG-06] moved sealed values are refused by the portal (real MariaDB, 
       assert.ok(audited.length >= 2, 'every refused read is in the audit trail');
       assert.ok(audited.some((a) => a.actor === 'branch'));
       assert.ok(audited.every((a) => !JSON.stringify(a.detail).includes('董事会')));
+
+      // one critical alert for the record in the outbox the archiver publishes, however often it was read
+      const alerts = await db.query<{ severity: string; source: string; detail: unknown }>(
+        "SELECT severity, source, detail FROM completeness_alert WHERE kind = 'integrity.binding' AND corp_id = ? AND JSON_VALUE(detail, '$.detail.recordId') = ?",
+        [corpId, pd.id],
+      );
+      assert.equal(alerts.length, 1, 'one integrity alert for the moved record');
+      assert.equal(alerts[0]!.severity, 'critical');
+      assert.equal(alerts[0]!.source, 'portal');
+      assert.ok(!JSON.stringify(alerts[0]!.detail).includes('董事会'));
     });
   }
 });

@@ -71,6 +71,8 @@ const en: MessageSchema = {
     },
     auditNotice: 'This search is recorded in the audit trail',
     recalled: 'Recalled',
+    integrityError:
+      'Integrity check failed: this record does not belong to its row; not shown, audited and alerted',
     unknownType: 'Unknown type: {type}',
     recallOf: 'Recalled message: {msgid}',
     viewConversation: 'Conversation',
@@ -367,6 +369,9 @@ const en: MessageSchema = {
       media_md5_mismatch: 'Media checksum mismatch',
       media_failed: 'Media fetch failed',
       recording_conflict: 'Conflicting recording version',
+      // kinds with a dot are nested so that `alerts.kinds.<kind>` finds them
+      security: { foreign_corp: 'Write for another corp refused' },
+      integrity: { binding: 'Record integrity check failed' },
     },
     kindsTitle: 'Alert kinds: {kinds}',
     rule: 'Rule: {rule}',

@@ -69,6 +69,7 @@ const zhCN = {
     },
     auditNotice: '本次查询将记入审计日志',
     recalled: '已撤回',
+    integrityError: '完整性校验失败：该记录与所在行不符，内容未显示，已记审计并告警',
     unknownType: '未知类型：{type}',
     recallOf: '撤回的消息：{msgid}',
     viewConversation: '查看会话',
@@ -360,6 +361,9 @@ const zhCN = {
       media_md5_mismatch: '媒体校验不符',
       media_failed: '媒体获取失败',
       recording_conflict: '录音版本冲突',
+      // kinds with a dot are nested so that `alerts.kinds.<kind>` finds them
+      security: { foreign_corp: '越权写入其他机构' },
+      integrity: { binding: '记录完整性校验失败' },
     },
     kindsTitle: '告警类型：{kinds}',
     rule: '规则：{rule}',
