@@ -71,10 +71,10 @@ CZ_KEYS_CALLER_GRANTS=(
   "ingest|chat,index,audit|keys.seal,keys.index,callers.introspect|*"
   "archiver|chat,pii,index,audit|keys.seal,keys.unwrap,keys.index,callers.introspect|*"
   "recordings|chat,recording|keys.seal,keys.unwrap,callers.introspect|*"
-  "portal|chat,pii,index,audit|keys.seal,keys.unwrap,keys.index,recordings.read|*"
+  "portal|chat,pii,index,audit|keys.seal,keys.unwrap,keys.index,recordings.read,compliance.lexicon|*"
   "puller|chat,pii|keys.seal,keys.unwrap,ingest.write,recordings.write|*"
-  "compliance|||"
-  "$CZ_KEYS_DEV_CALLER|chat,recording,pii,index,audit|keys.seal,keys.unwrap,keys.index,keys.rewrap,callers.introspect,ingest.write,recordings.write,recordings.read,archiver.read,archiver.reconcile|*"
+  "compliance|chat,pii,index,audit|keys.seal,keys.unwrap,keys.index,callers.introspect|*"
+  "$CZ_KEYS_DEV_CALLER|chat,recording,pii,index,audit|keys.seal,keys.unwrap,keys.index,keys.rewrap,callers.introspect,ingest.write,recordings.write,recordings.read,archiver.read,archiver.reconcile,compliance.lexicon|*"
 )
 
 cz_keys_cli() {

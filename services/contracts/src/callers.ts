@@ -31,6 +31,8 @@ export const CallerOperation = Type.Union([
   Type.Literal('archiver.read'),
   /** archiver: run a completeness reconciliation */
   Type.Literal('archiver.reconcile'),
+  /** compliance: lexicon versions, entries, tester, publish and retroactive scans (the portal relays) */
+  Type.Literal('compliance.lexicon'),
 ]);
 export type CallerOperation = Static<typeof CallerOperation>;
 

@@ -13,3 +13,4 @@ export * from './scope';
 export * from './callers';
 export * from './key-console';
 export * from './key-custody';
+export * from './compliance';

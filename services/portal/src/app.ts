@@ -13,6 +13,10 @@ import directoryRoutes from './routes/directory';
 import playbackRoutes, { type PlaybackOptions } from './routes/playback';
 import scopeRoutes from './routes/scope';
 import keysProxyRoutes, { type KeysProxyOptions } from './routes/keys-proxy';
+import alertRoutes from './routes/alerts';
+import reviewRoutes from './routes/reviews';
+import notificationRoutes from './routes/notifications';
+import lexiconRelay, { type ComplianceRelayOptions } from './routes/lexicon-proxy';
 
 export interface PortalOptions {
   database: DatabaseConfig;
@@ -28,6 +32,8 @@ export interface PortalOptions {
   recordings?: PlaybackOptions;
   /** security officers reach the key service's officer endpoints through the portal (密钥管理) */
   keysProxy?: KeysProxyOptions;
+  /** the compliance service: lexicon management and retroactive scans are relayed to it (词库管理) */
+  compliance?: ComplianceRelayOptions;
 }
 
 /** Portal: the console's API (auth, search, views, audit) and the console itself. */
@@ -50,6 +56,10 @@ const app: FastifyPluginAsync<PortalOptions> = async (fastify, options) => {
   await fastify.register(playbackRoutes, options.recordings ? { recordings: options.recordings } : {});
   await fastify.register(scopeRoutes);
   await fastify.register(keysProxyRoutes, options.keysProxy ?? {});
+  await fastify.register(alertRoutes);
+  await fastify.register(reviewRoutes);
+  await fastify.register(notificationRoutes);
+  await fastify.register(lexiconRelay, options.compliance ?? {});
 };
 
 export default app;

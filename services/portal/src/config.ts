@@ -9,6 +9,7 @@ import {
 } from '@cz/common';
 import type { PlaybackOptions } from './routes/playback';
 import type { KeysProxyOptions } from './routes/keys-proxy';
+import type { ComplianceRelayOptions } from './routes/lexicon-proxy';
 
 /** The portal's settings from the environment, read once at start-up (server.ts). */
 export interface PortalSettings {
@@ -20,6 +21,8 @@ export interface PortalSettings {
   recordings?: PlaybackOptions;
   /** the key service the officers' console page reaches through the portal */
   keysProxy: KeysProxyOptions;
+  /** the compliance service the lexicon pages reach through the portal */
+  compliance: ComplianceRelayOptions;
 }
 
 export function portalSettingsFromEnv(): PortalSettings {
@@ -36,6 +39,11 @@ export function portalSettingsFromEnv(): PortalSettings {
     consoleRoot: envString('CZ_CONSOLE_ROOT', fileURLToPath(new URL('../../../web/dist', import.meta.url))),
     keysProxy: {
       url: requireSecureUrl('CZ_KEYSERVICE_URL', envString('CZ_KEYSERVICE_URL')),
+      fetch: secureFetchFor(tls),
+    },
+    compliance: {
+      url: requireSecureUrl('CZ_COMPLIANCE_URL', envString('CZ_COMPLIANCE_URL', 'https://127.0.0.1:8085')),
+      ...(recordingsToken ? { token: recordingsToken } : {}),
       fetch: secureFetchFor(tls),
     },
     ...(recordingsToken

@@ -12,6 +12,7 @@ import { DataScope1795609600000 } from './1795609600000-data-scope';
 import { RecordAlerts1795609700000 } from './1795609700000-record-alerts';
 import { TranscriptBackfill1795609710000 } from './1795609710000-transcript-backfill';
 import { RecordingConflicts1795609850000 } from './1795609850000-recording-conflicts';
+import { Compliance1795700000000 } from './1795700000000-compliance';
 
 /** Migrations of the main archive database (cz_main), in order. */
 export const mainMigrations = [
@@ -27,6 +28,7 @@ export const mainMigrations = [
   RecordAlerts1795609700000,
   TranscriptBackfill1795609710000,
   RecordingConflicts1795609850000,
+  Compliance1795700000000,
 ];
 export const MAIN_MIGRATIONS_TABLE = 'cz_migrations';
 

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { healthPlugin } from '@cz/common';
 
-/**
- * GET /healthz and /readyz. Readiness checks nothing yet: the service holds no resources; the
- * engine's database and Kafka checks join here with their plugins in plugins/external.
- */
+/** GET /healthz and /readyz: ready when the database answers (the consumers join their checks here). */
 const healthRoutes: FastifyPluginAsync = async (fastify) => {
-  await fastify.register(healthPlugin, { service: 'compliance', checks: {} });
+  await fastify.register(healthPlugin, {
+    service: 'compliance',
+    checks: { database: async () => void (await fastify.db.query('SELECT 1')) },
+  });
 };
 
 export default healthRoutes;
