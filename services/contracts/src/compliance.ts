@@ -399,6 +399,22 @@ export const SlaState = Type.Union([
 ]);
 export type SlaState = Static<typeof SlaState>;
 
+/**
+ * The SLA state of an alert (console, filters, escalation): `due_soon` when less than a quarter of
+ * the time between raising and due is left; closed alerts and alerts without a due time: `none`.
+ */
+export function slaStateOf(
+  status: ComplianceAlertStatus,
+  dueAt: Date | null,
+  raisedAt: Date,
+  now = Date.now(),
+): SlaState {
+  if (dueAt === null || status === 'resolved' || status === 'false_positive') return 'none';
+  const left = dueAt.getTime() - now;
+  if (left <= 0) return 'overdue';
+  return left < Math.max(0, dueAt.getTime() - raisedAt.getTime()) / 4 ? 'due_soon' : 'ok';
+}
+
 /** Default SLA hours: complaints 24 h (REG-11); otherwise by severity. Admins change them per category. */
 export const DEFAULT_SLA_HOURS: { complaint: number; bySeverity: Record<AlertSeverity, number> } = {
   complaint: 24,

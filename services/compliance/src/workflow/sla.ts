@@ -4,7 +4,6 @@ import {
   type AlertSeverity,
   type LexiconCategory,
   type SlaPolicyRule,
-  type SlaState,
 } from '@cz/contracts';
 
 const HOUR_MS = 3600000;
@@ -52,18 +51,4 @@ export function slaDueAt(
 ): Date {
   const start = at.retroactive || at.recordTime === null ? at.raisedAt : at.recordTime;
   return new Date(start.getTime() + hours * HOUR_MS);
-}
-
-/** `due_soon`: less than a quarter of the SLA left. Closed alerts and alerts without a due time: `none`. */
-export function slaState(
-  status: string,
-  dueAt: Date | null,
-  hours: number | null,
-  now = Date.now(),
-): SlaState {
-  if (dueAt === null || status === 'resolved' || status === 'false_positive') return 'none';
-  const left = dueAt.getTime() - now;
-  if (left <= 0) return 'overdue';
-  if (hours !== null && left < (hours * HOUR_MS) / 4) return 'due_soon';
-  return 'ok';
 }
