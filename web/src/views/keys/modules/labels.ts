@@ -53,6 +53,7 @@ const OPERATION_SET: Record<CallerOperation, true> = {
   'recordings.read': true,
   'archiver.read': true,
   'archiver.reconcile': true,
+  'compliance.lexicon': true,
 };
 
 /** the data classes, in the order the page lists them */
