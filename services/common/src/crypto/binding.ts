@@ -30,6 +30,14 @@ export const BINDING_KIND_CODES = {
   quarantine: 10,
   /** a recording or media object in the object store (bound streams); corp '', id = its object key */
   object: 11,
+  /** a compliance alert's sealed detail (compliance_alert.sealed_detail: hits, explanation, reg); id = compliance_alert.id */
+  compliance_alert: 12,
+  /** a person's note on a compliance alert (compliance_alert_event.sealed_note); id = the alert's id */
+  compliance_alert_event: 13,
+  /** a notification channel's target (notification_channel.sealed_target); corp '*', id = the channel's id */
+  notification_channel: 14,
+  /** a reviewer's note (review_item.sealed_note); id = review_item.id */
+  review_item: 15,
 } as const;
 
 export type BindingKind = keyof typeof BINDING_KIND_CODES;
