@@ -39,6 +39,11 @@ export const SecurityAlertKind = Type.Union([
    * database): not shown to the reader; one alert per record, whoever reads it
    */
   Type.Literal('integrity.binding'),
+  /**
+   * a Kafka record compliance could not open or read (failed its integrity check, off-contract):
+   * dead-lettered unscanned; one alert per record, with its topic position and the reason's code
+   */
+  Type.Literal('integrity.unreadable'),
 ]);
 export type SecurityAlertKind = Static<typeof SecurityAlertKind>;
 
