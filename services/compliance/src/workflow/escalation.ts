@@ -1,11 +1,11 @@
 import type { DataSource } from 'typeorm';
-import type { AlertSeverity, LexiconCategory } from '@cz/contracts';
-import { enabledChannels, queueDeliveries } from './channels';
+import type { AlertSeverity, LexiconCategory, SlaPolicyRule } from '@cz/contracts';
+import { enabledChannels, queueDeliveries, type ChannelFilter } from './channels';
 import { loadSlaRules, slaDueAt, slaHours } from './sla';
 
 const ACTIVE = "('open', 'acknowledged', 'escalated')";
 
-interface OverdueRow {
+export interface OverdueRow {
   id: string;
   corp_id: string;
   category: string | null;
@@ -27,42 +27,56 @@ interface OverdueRow {
  * replica's update changes nothing). Returns the number of alerts escalated.
  */
 export async function escalateOverdue(db: DataSource, now = new Date(), limit = 200): Promise<number> {
-  const overdue = await db.query<OverdueRow[]>(
+  const overdue = await overdueAlerts(db, now, limit);
+  if (overdue.length === 0) return 0;
+  const context = { rules: await loadSlaRules(db), channels: await enabledChannels(db) };
+  let escalated = 0;
+  for (const alert of overdue) if (await escalateAlert(db, alert, context, now)) escalated += 1;
+  return escalated;
+}
+
+/**
+ * Escalates one alert as read in `alert`; false when the row changed since (its row_version moved
+ * on: a person acted, or another replica escalated it first) or is no longer overdue.
+ */
+export async function escalateAlert(
+  db: DataSource,
+  alert: OverdueRow,
+  context: { rules: SlaPolicyRule[]; channels: ChannelFilter[] },
+  now = new Date(),
+): Promise<boolean> {
+  const current = alert.assigned_org_unit_id ?? alert.org_unit_id;
+  const parent = current ? await parentUnit(db, alert.corp_id, current) : null;
+  const assigned = parent ?? current;
+  const hours = slaHours(context.rules, alert.category as LexiconCategory | null, alert.severity);
+  const dueAt = slaDueAt(hours, { recordTime: null, raisedAt: now, retroactive: true });
+  return db.transaction(async (tx) => {
+    const result = await tx.query<{ affectedRows?: number }>(
+      `UPDATE compliance_alert
+       SET status = 'escalated', escalation_level = LEAST(escalation_level + 1, 255),
+           assigned_org_unit_id = ?, due_at = ?, updated_at = ?, last_actor = 'system',
+           row_version = row_version + 1
+       WHERE id = ? AND row_version = ? AND status IN ${ACTIVE} AND due_at <= ?`,
+      [assigned, dueAt, now, alert.id, alert.row_version, now],
+    );
+    if ((result.affectedRows ?? 0) !== 1) return false;
+    await tx.query(
+      `INSERT INTO compliance_alert_event (alert_id, at, actor, action, from_status, to_status)
+       VALUES (?, ?, 'system', 'sla_escalated', ?, 'escalated')`,
+      [alert.id, now, alert.status],
+    );
+    await queueDeliveries(tx, context.channels, alert, 'escalated', now);
+    return true;
+  });
+}
+
+/** Active alerts past their due time, oldest due first. */
+export async function overdueAlerts(db: DataSource, now: Date, limit: number): Promise<OverdueRow[]> {
+  return db.query<OverdueRow[]>(
     `SELECT id, corp_id, category, severity, status, org_unit_id, assigned_org_unit_id, row_version
      FROM compliance_alert WHERE status IN ${ACTIVE} AND due_at <= ? ORDER BY due_at LIMIT ?`,
     [now, limit],
   );
-  if (overdue.length === 0) return 0;
-  const rules = await loadSlaRules(db);
-  const channels = await enabledChannels(db);
-  let escalated = 0;
-  for (const alert of overdue) {
-    const current = alert.assigned_org_unit_id ?? alert.org_unit_id;
-    const parent = current ? await parentUnit(db, alert.corp_id, current) : null;
-    const assigned = parent ?? current;
-    const hours = slaHours(rules, alert.category as LexiconCategory | null, alert.severity);
-    const dueAt = slaDueAt(hours, { recordTime: null, raisedAt: now, retroactive: true });
-    const changed = await db.transaction(async (tx) => {
-      const result = await tx.query<{ affectedRows?: number }>(
-        `UPDATE compliance_alert
-         SET status = 'escalated', escalation_level = LEAST(escalation_level + 1, 255),
-             assigned_org_unit_id = ?, due_at = ?, updated_at = ?, last_actor = 'system',
-             row_version = row_version + 1
-         WHERE id = ? AND row_version = ? AND status IN ${ACTIVE} AND due_at <= ?`,
-        [assigned, dueAt, now, alert.id, alert.row_version, now],
-      );
-      if ((result.affectedRows ?? 0) !== 1) return false;
-      await tx.query(
-        `INSERT INTO compliance_alert_event (alert_id, at, actor, action, from_status, to_status)
-         VALUES (?, ?, 'system', 'sla_escalated', ?, 'escalated')`,
-        [alert.id, now, alert.status],
-      );
-      await queueDeliveries(tx, channels, alert, 'escalated', now);
-      return true;
-    });
-    if (changed) escalated += 1;
-  }
-  return escalated;
 }
 
 async function parentUnit(db: DataSource, corpId: string, unitId: string): Promise<string | null> {
