@@ -1,40 +1,364 @@
-import type { LexiconEntry, LexiconHit } from '@cz/contracts';
+import type { HitVia, LexiconEntry, LexiconHit } from '@cz/contracts';
+import { Automaton, AutomatonBuilder } from './automaton';
+import { BASE_TABLE, BREAK, isAsciiAlnum, NormalisedView, normalisePhrase, VIEW_TABLE } from './normalise';
+import { isHanTerm, pinyinForms } from './pinyin';
+import { compileRegex, regexMatches, regexProblem } from './regex';
 import type { CompiledLexicon, EntryValidator, LexiconCompiler } from './types';
+import { CLAUSE_BREAKS, NEGATION_CUES, PHRASE_VARIANTS } from './variants';
 
 export type { CompiledLexicon, EntryValidator, LexiconCompiler } from './types';
+export { NormalisedView, normalisePhrase } from './normalise';
+export { LINEAR_ENGINE } from './regex';
 
-// PLACEHOLDER (replaced by the engine work of issue 11): exact substring matching only, so that
-// the service can be wired before the engine lands. Not the product's engine.
-export const compileLexicon: LexiconCompiler = (entries, version) => {
-  const terms = entries.filter((e) => e.enabled && e.kind === 'term');
-  return {
-    version,
-    size: terms.length,
-    scan(text: string): LexiconHit[] {
-      const hits: LexiconHit[] = [];
-      for (const e of terms) {
-        let at = text.indexOf(e.pattern);
-        while (at >= 0) {
-          hits.push({
-            term: e.pattern,
-            category: e.category,
-            severity: e.severity,
-            start: at,
-            end: at + e.pattern.length,
-            ruleId: e.id,
-            via: 'exact',
-            explanation: e.explanation,
-            reg: e.reg,
-          });
-          at = text.indexOf(e.pattern, at + 1);
-        }
-      }
-      return hits.sort((a, b) => a.start - b.start);
-    },
-  };
+/*
+ * The lexicon engine: compile a lexicon version once (automaton, regexes, cues), then scan texts.
+ *
+ * scan(text):
+ *   1. the normalised view of the text (normalise.ts), with its map back to the original;
+ *   2. one Aho–Corasick pass over the view for every term form (the term, its homophone phrases,
+ *      pinyin and initials), allow phrase and proximity phrase of every entry;
+ *   3. each regex entry on the view (linear-time engine);
+ *   4. proximity pairs; then the filters: a letter or digit hit must be a whole word or number in
+ *      the original, a negation cue just before drops a hit (unless negatable: false), an allow
+ *      phrase around it drops it, and within one category a hit inside a longer hit is dropped;
+ *   5. offsets mapped back to the original text, with how each hit was found (`via`).
+ */
+
+/** Hits reported per entry and scan: enough to highlight, bounded for any text. */
+export const MAX_HITS_PER_ENTRY = 100;
+/** Allow and proximity phrases collected per entry and scan (they only filter or pair). */
+const MAX_SPANS_PER_ENTRY = 10_000;
+/** Variants (homophone phrases, pinyin forms) compiled per term. */
+const MAX_FORMS_PER_TERM = 64;
+
+const enum Role {
+  Term,
+  Allow,
+  Near1,
+  Near2,
+}
+const enum Via {
+  Term,
+  Homophone,
+  Pinyin,
+  Initials,
+}
+const VIA_NAME: Record<Via, HitVia> = {
+  [Via.Term]: 'exact',
+  [Via.Homophone]: 'homophone',
+  [Via.Pinyin]: 'pinyin',
+  [Via.Initials]: 'initials',
 };
 
-export const validateEntry: EntryValidator = (entry: LexiconEntry) =>
-  entry.kind === 'proximity' && (entry.near === undefined || entry.within === undefined)
-    ? 'a proximity entry needs `near` and `within`'
-    : null;
+interface CompiledEntry {
+  entry: LexiconEntry;
+  negatable: boolean;
+  regex?: RegExp;
+}
+
+interface Span {
+  start: number;
+  /** exclusive, in view codes */
+  end: number;
+}
+
+interface Candidate extends Span {
+  entry: number;
+  via: HitVia;
+  /** where a negation cue is looked for: the hit's start, or each phrase's start for proximity */
+  negationPoints?: number[];
+}
+
+export const validateEntry: EntryValidator = (entry: LexiconEntry) => {
+  switch (entry.kind) {
+    case 'term':
+    case 'allow':
+      if (normalisePhrase(entry.pattern) === '')
+        return 'the phrase has no letters or digits (only spaces, punctuation or symbols)';
+      return null;
+    case 'proximity':
+      if (entry.near === undefined || entry.within === undefined)
+        return 'a proximity entry needs `near` and `within`';
+      if (normalisePhrase(entry.pattern) === '' || normalisePhrase(entry.near) === '') {
+        return 'both phrases of a proximity entry need letters or digits';
+      }
+      return null;
+    case 'regex':
+      return regexProblem(entry.pattern);
+    default:
+      return `unknown entry kind ${String((entry as { kind: unknown }).kind)}`;
+  }
+};
+
+const CUES = NEGATION_CUES.map(({ cue, window }) => ({ codes: normalisePhrase(cue), window })).filter(
+  (cue) => cue.codes.length > 0,
+);
+
+/** The term forms of a term entry: its phrase, its homophone phrases and its pinyin forms. */
+function termForms(entry: LexiconEntry): { text: string; via: Via }[] {
+  const base = normalisePhrase(entry.pattern);
+  const forms = new Map<string, Via>([[base, Via.Term]]);
+  const add = (text: string, via: Via) => {
+    const normalised = normalisePhrase(text);
+    if (normalised.length > 0 && !forms.has(normalised) && forms.size < MAX_FORMS_PER_TERM)
+      forms.set(normalised, via);
+  };
+  for (const [phrase, variants] of Object.entries(PHRASE_VARIANTS)) {
+    const key = normalisePhrase(phrase);
+    if (!base.includes(key)) continue;
+    for (const variant of variants) add(base.split(key).join(normalisePhrase(variant)), Via.Homophone);
+  }
+  const pinyinOn = entry.pinyin ?? isHanTerm(entry.pattern.trim());
+  if (pinyinOn) {
+    for (const form of pinyinForms(entry.pattern.trim()))
+      add(form.text, form.via === 'pinyin' ? Via.Pinyin : Via.Initials);
+  }
+  return [...forms].map(([text, via]) => ({ text, via }));
+}
+
+class Lexicon implements CompiledLexicon {
+  readonly size: number;
+  private readonly entries: CompiledEntry[] = [];
+  private readonly automaton: Automaton;
+  /** per pattern id: entry index, role, via, length in view codes */
+  private readonly patternEntry: Int32Array;
+  private readonly patternRole: Uint8Array;
+  private readonly patternVia: Uint8Array;
+  private readonly patternLength: Int32Array;
+  private readonly view = new NormalisedView();
+
+  constructor(
+    source: readonly LexiconEntry[],
+    readonly version: number,
+  ) {
+    const builder = new AutomatonBuilder();
+    const patterns: { entry: number; role: Role; via: Via; length: number }[] = [];
+    const addPattern = (text: string, entry: number, role: Role, via: Via) => {
+      builder.add(text, patterns.length);
+      patterns.push({ entry, role, via, length: text.length });
+    };
+    for (const entry of source) {
+      if (!entry.enabled || validateEntry(entry) !== null) continue;
+      const index = this.entries.length;
+      const compiled: CompiledEntry = { entry, negatable: entry.negatable ?? true };
+      this.entries.push(compiled);
+      switch (entry.kind) {
+        case 'term':
+          for (const form of termForms(entry)) addPattern(form.text, index, Role.Term, form.via);
+          break;
+        case 'allow':
+          addPattern(normalisePhrase(entry.pattern), index, Role.Allow, Via.Term);
+          break;
+        case 'proximity':
+          addPattern(normalisePhrase(entry.pattern), index, Role.Near1, Via.Term);
+          addPattern(normalisePhrase(entry.near!), index, Role.Near2, Via.Term);
+          break;
+        case 'regex':
+          compiled.regex = compileRegex(entry.pattern);
+          break;
+      }
+    }
+    this.size = this.entries.length;
+    this.automaton = builder.build();
+    this.patternEntry = Int32Array.from(patterns, (p) => p.entry);
+    this.patternRole = Uint8Array.from(patterns, (p) => p.role);
+    this.patternVia = Uint8Array.from(patterns, (p) => p.via);
+    this.patternLength = Int32Array.from(patterns, (p) => p.length);
+  }
+
+  /** Automaton states and bytes (benchmark, health). */
+  get stats(): { states: number; bytes: number; patterns: number } {
+    return { states: this.automaton.states, bytes: this.automaton.bytes, patterns: this.patternEntry.length };
+  }
+
+  scan(text: string): LexiconHit[] {
+    if (text.length === 0 || this.size === 0) return [];
+    const view = this.view.fill(text);
+    try {
+      return this.scanView(view);
+    } finally {
+      if (text.length > 1 << 16) view.release();
+      else view.text = '';
+    }
+  }
+
+  private scanView(view: NormalisedView): LexiconHit[] {
+    const codes = view.codes;
+    const entries = this.entries;
+    const counts = new Int32Array(entries.length);
+    const candidates: Candidate[] = [];
+    const allows: Span[] = [];
+    const near = new Map<number, { first: Span[]; second: Span[] }>();
+
+    this.automaton.scan(codes, view.length, (pattern, last) => {
+      const entry = this.patternEntry[pattern]!;
+      const role = this.patternRole[pattern]! as Role;
+      const limit = role === Role.Term ? MAX_HITS_PER_ENTRY * 4 : MAX_SPANS_PER_ENTRY;
+      if (counts[entry]! >= limit) return true;
+      const end = last + 1;
+      const start = end - this.patternLength[pattern]!;
+      if (!wholeWord(view, start, end)) return true;
+      counts[entry]!++;
+      if (role === Role.Term) {
+        candidates.push({ entry, start, end, via: VIA_NAME[this.patternVia[pattern]! as Via] });
+      } else if (role === Role.Allow) {
+        allows.push({ start, end });
+      } else {
+        let pair = near.get(entry);
+        if (!pair) near.set(entry, (pair = { first: [], second: [] }));
+        (role === Role.Near1 ? pair.first : pair.second).push({ start, end });
+      }
+      return true;
+    });
+
+    let viewString: string | undefined;
+    for (let index = 0; index < entries.length; index++) {
+      const regex = entries[index]!.regex;
+      if (!regex) continue;
+      viewString ??= view.asString();
+      for (const [start, end] of regexMatches(regex, viewString, MAX_HITS_PER_ENTRY, (s, e) =>
+        wholeWord(view, s, e),
+      )) {
+        candidates.push({ entry: index, start, end, via: 'regex' });
+      }
+    }
+
+    for (const [index, pair] of near) {
+      const within = entries[index]!.entry.within!;
+      let found = 0;
+      for (const a of pair.first) {
+        for (const b of pair.second) {
+          const gap = a.start < b.start ? b.start - a.end : a.start - b.end;
+          if (gap < 0 ? overlapsOnly(a, b) : gap > within) continue;
+          candidates.push({
+            entry: index,
+            start: Math.min(a.start, b.start),
+            end: Math.max(a.end, b.end),
+            via: 'proximity',
+            // a negation before either phrase negates the pair (收益不保证)
+            negationPoints: [a.start, b.start],
+          });
+          if (++found >= MAX_HITS_PER_ENTRY) break;
+        }
+        if (found >= MAX_HITS_PER_ENTRY) break;
+      }
+    }
+
+    const kept = candidates.filter((hit) => {
+      const compiled = entries[hit.entry]!;
+      if (compiled.negatable) {
+        const points = hit.negationPoints ?? [hit.start];
+        if (points.some((start) => negated(view, start))) return false;
+      }
+      return !allows.some((allow) => allow.start <= hit.start && hit.end <= allow.end);
+    });
+    return this.report(view, dropContained(kept, entries));
+  }
+
+  private report(view: NormalisedView, kept: Candidate[]): LexiconHit[] {
+    const seen = new Set<string>();
+    const perEntry = new Int32Array(this.entries.length);
+    const hits: LexiconHit[] = [];
+    for (const hit of kept) {
+      const key = `${hit.entry}:${hit.start}:${hit.end}`;
+      if (seen.has(key) || perEntry[hit.entry]! >= MAX_HITS_PER_ENTRY) continue;
+      seen.add(key);
+      perEntry[hit.entry]!++;
+      const { entry } = this.entries[hit.entry]!;
+      const start = view.origin[hit.start]!;
+      const end = view.originEnd(hit.end - 1);
+      hits.push({
+        term: entry.pattern,
+        category: entry.category,
+        severity: entry.severity,
+        start,
+        end,
+        ruleId: entry.id,
+        via: hit.via === 'exact' ? termVia(view.text.slice(start, end), entry.pattern) : hit.via,
+        explanation: entry.explanation,
+        reg: [...entry.reg],
+      });
+    }
+    return hits.sort((a, b) => a.start - b.start || b.end - a.end || a.ruleId.localeCompare(b.ruleId));
+  }
+}
+
+/** Overlapping phrases of a proximity entry count only when neither contains the other. */
+const overlapsOnly = (a: Span, b: Span) =>
+  !(a.start <= b.start && b.end <= a.end) && !(b.start <= a.start && a.end <= b.end);
+
+/** How a base-term hit was found: the text as written, after normalisation, or through a homophone. */
+function termVia(original: string, pattern: string): HitVia {
+  if (original === pattern) return 'exact';
+  return normalisePhrase(original, BASE_TABLE) === normalisePhrase(pattern, BASE_TABLE)
+    ? 'normalised'
+    : 'homophone';
+}
+
+/**
+ * A hit that begins (ends) with an ASCII letter or digit must begin (end) a word or number of the
+ * original: "baoben" is not a hit inside "baobenefit", 12378 is not one inside 1237890. Codes
+ * that were separated by dropped noise (bao ben) are separate words.
+ */
+function wholeWord(view: NormalisedView, start: number, end: number): boolean {
+  const codes = view.codes;
+  if (isAsciiAlnum(codes[start]!) && start > 0 && isAsciiAlnum(codes[start - 1]!) && view.adjacent(start))
+    return false;
+  if (isAsciiAlnum(codes[end - 1]!) && end < view.length && isAsciiAlnum(codes[end]!) && view.adjacent(end))
+    return false;
+  return true;
+}
+
+/** A negation cue ends at most its window before `start`, in the same clause. */
+function negated(view: NormalisedView, start: number): boolean {
+  const codes = view.codes;
+  for (const { codes: cue, window } of CUES) {
+    for (let gap = 0; gap <= window; gap++) {
+      const cueEnd = start - gap;
+      const cueStart = cueEnd - cue.length;
+      if (cueStart < 0) break;
+      let equal = true;
+      for (let k = 0; k < cue.length; k++) {
+        if (codes[cueStart + k] !== cue.charCodeAt(k)) {
+          equal = false;
+          break;
+        }
+      }
+      if (!equal) continue;
+      if (!view.clauseBreakBetween(cueEnd - 1, start, CLAUSE_BREAKS)) return true;
+    }
+  }
+  return false;
+}
+
+/** Within one category, a hit inside a longer (or earlier equal) hit says nothing new: dropped. */
+function dropContained(hits: Candidate[], entries: readonly CompiledEntry[]): Candidate[] {
+  const rank = { critical: 0, warning: 1, info: 2 } as const;
+  const ordered = hits
+    .map((hit, order) => ({ hit, order }))
+    .sort(
+      (a, b) =>
+        a.hit.start - b.hit.start ||
+        b.hit.end - a.hit.end ||
+        rank[entries[a.hit.entry]!.entry.severity] - rank[entries[b.hit.entry]!.entry.severity] ||
+        a.order - b.order,
+    );
+  const reach = new Map<string, number>();
+  const kept: Candidate[] = [];
+  for (const { hit } of ordered) {
+    const category = entries[hit.entry]!.entry.category;
+    const furthest = reach.get(category) ?? -1;
+    if (hit.end <= furthest) continue;
+    reach.set(category, hit.end);
+    kept.push(hit);
+  }
+  return kept;
+}
+
+export const compileLexicon: LexiconCompiler = (entries, version) => new Lexicon(entries, version);
+
+/** The compiled lexicon's automaton figures, for the benchmark. */
+export const lexiconStats = (lexicon: CompiledLexicon) =>
+  lexicon instanceof Lexicon ? lexicon.stats : { states: 0, bytes: 0, patterns: 0 };
+
+export { BREAK, VIEW_TABLE };

@@ -1,0 +1,141 @@
+import v8 from 'node:v8';
+import safeRegex from 'safe-regex2';
+
+/*
+ * Regex entries in a restricted dialect, run on the normalised view (lower case, half width,
+ * simplified, digits for Chinese numerals, no spaces or punctuation except '%' and a decimal point).
+ * Matching time is bounded twice: at save time a pattern with back-references, look-around or
+ * nested unbounded quantifiers is rejected with the reason; at run time the pattern runs on V8's
+ * linear-time regexp engine (the `l` flag: no backtracking, so no input can make it slow). Where
+ * that engine is missing, the pattern runs on windows of the text instead, so the cost of a match
+ * attempt is capped by the window, not by the text.
+ */
+
+// V8 ships the linear engine behind a flag; turning it on changes nothing for other regexps.
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+
+/** The flag of V8's linear-time engine (a plain ES linter does not know it). */
+const LINEAR: string = 'l';
+
+export const LINEAR_ENGINE = (() => {
+  try {
+    new RegExp('a', LINEAR);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Window and overlap used without the linear engine; a regex hit is at most MAX_REGEX_HIT long. */
+export const REGEX_WINDOW = 4096;
+export const MAX_REGEX_HIT = 256;
+export const MAX_REGEX_LENGTH = 200;
+
+/** Why `source` cannot be a regex entry, or null. */
+export function regexProblem(source: string): string | null {
+  if (source.length > MAX_REGEX_LENGTH) return `the expression is longer than ${MAX_REGEX_LENGTH} characters`;
+  try {
+    new RegExp(source);
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`;
+  }
+  if (/\\[1-9]|\\k</.test(source)) return 'back-references (\\1, \\k<name>) are not allowed';
+  if (/\(\?<?[=!]/.test(source)) return 'look-ahead and look-behind ((?=, (?!, (?<=, (?<!) are not allowed';
+  if (!safeRegex(unboundedOnly(source))) {
+    return 'nested unbounded quantifiers (such as (a+)+ or (\\d*)*) can take exponential time: rewrite without nesting';
+  }
+  const counts = [...source.matchAll(/(?<!\\)\{(\d+)(?:,(\d*))?\}/g)].flatMap((m) => [m[1], m[2]]);
+  if (counts.some((count) => count !== undefined && count !== '' && Number(count) > MAX_REPEAT)) {
+    return `a counted repetition above ${MAX_REPEAT} ({17}, {2,30}) is not supported: split it ([0-9]{16}[0-9]{0,3})`;
+  }
+  if (LINEAR_ENGINE) {
+    try {
+      new RegExp(source, LINEAR);
+    } catch {
+      return 'the expression cannot be matched in linear time (use plain classes, alternatives and quantifiers)';
+    }
+  }
+  if (new RegExp(`^(?:${source})$`).test('')) return 'the expression matches the empty text';
+  return null;
+}
+
+/** The linear engine's limit on one counted repetition. */
+const MAX_REPEAT = 16;
+
+/**
+ * The pattern without its bounded quantifiers (?, {n}, {m,n}), for safe-regex2's star-height
+ * check: it counts every quantifier, so (收益率?)? would read as nested; only unbounded ones
+ * (*, +, {n,}) nest into exponential backtracking.
+ */
+function unboundedOnly(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch === '\\') {
+      out += ch + (source[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+      out += ch;
+      continue;
+    }
+    if (ch === '[') inClass = true;
+    else if (ch === '?' && source[i - 1] !== '(') continue;
+    else if (ch === '{') {
+      const bounded = /^\{\d+(,\d+)?\}/.exec(source.slice(i));
+      if (bounded) {
+        i += bounded[0].length - 1;
+        continue;
+      }
+    }
+    out += ch;
+  }
+  return out;
+}
+
+/** The compiled expression of a valid regex entry. */
+export const compileRegex = (source: string) => new RegExp(source, LINEAR_ENGINE ? `g${LINEAR}` : 'g');
+
+/**
+ * Every match of `regex` in `view` as [start, end) pairs, at most `limit` of them; `accept` can
+ * refuse a match (a number inside a longer number), the search then goes on one code later.
+ */
+export function regexMatches(
+  regex: RegExp,
+  view: string,
+  limit: number,
+  accept: (start: number, end: number) => boolean,
+): [number, number][] {
+  const found: [number, number][] = [];
+  const run = (text: string, offset: number, from: number, until: number) => {
+    regex.lastIndex = from;
+    while (found.length < limit) {
+      const match = regex.exec(text);
+      if (!match || match.index >= until) return;
+      const start = match.index;
+      const end = start + match[0].length;
+      if (end > start && end - start <= MAX_REGEX_HIT && accept(offset + start, offset + end)) {
+        found.push([offset + start, offset + end]);
+        regex.lastIndex = end;
+      } else {
+        regex.lastIndex = start + 1;
+      }
+    }
+  };
+  if (LINEAR_ENGINE || view.length <= REGEX_WINDOW) {
+    run(view, 0, 0, view.length);
+  } else {
+    for (let at = 0; at < view.length && found.length < limit; at += REGEX_WINDOW) {
+      // a window reaches MAX_REGEX_HIT past its end so a match starting inside it is whole
+      const text = view.slice(at, at + REGEX_WINDOW + MAX_REGEX_HIT);
+      run(text, at, 0, REGEX_WINDOW);
+      const last = found[found.length - 1];
+      if (last && last[1] > at + REGEX_WINDOW) at = last[1] - REGEX_WINDOW;
+    }
+  }
+  regex.lastIndex = 0;
+  return found;
+}
