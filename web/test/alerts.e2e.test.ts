@@ -86,7 +86,7 @@ describe('alerts in the console e2e', () => {
         '--severity',
         'critical',
         '--kind',
-        'lexicon_hit',
+        'lexicon.guaranteed_return',
         '--rule',
         'E2E-guaranteed-return',
         '--category',
@@ -149,13 +149,13 @@ describe('alerts in the console e2e', () => {
     assert.equal((await opened).status(), 200);
     const bubble = page.locator(`[data-test="conversation-message"][data-message-id="${target.id}"]`);
     await bubble.waitFor();
-    const tag = bubble.locator('[data-test="alert-tag"][data-kind="lexicon_hit"]');
+    const tag = bubble.locator('[data-test="alert-tag"][data-kind="lexicon.guaranteed_return"]');
     await tag.waitFor();
     assert.equal(await tag.getAttribute('data-severity'), 'critical');
-    assert.match(await tag.innerText(), /严重 · 敏感用语/);
+    assert.match(await tag.innerText(), /严重 · 保本保收益承诺/);
     await tag.hover();
     await page.locator('.el-popper', { hasText: '规则：E2E-guaranteed-return' }).waitFor();
-    await page.locator('.el-popper', { hasText: '类别：guaranteed_return' }).waitFor();
+    await page.locator('.el-popper', { hasText: '类别：保本保收益承诺' }).waitFor();
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'conversation-alerts.png'), fullPage: true });
     // messages without alerts carry no tag
     const untagged = await page

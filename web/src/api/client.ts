@@ -17,6 +17,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the error reply as sent, for replies that carry more than code and message (import line errors) */
+    readonly body: unknown = null,
   ) {
     super(message);
   }
@@ -86,11 +88,12 @@ function isErrorReply(value: unknown): value is ErrorReply {
 
 async function toApiError(response: Response): Promise<ApiError> {
   const body: unknown = await response.json().catch(() => null);
-  if (isErrorReply(body)) return new ApiError(response.status, body.code, body.message);
+  if (isErrorReply(body)) return new ApiError(response.status, body.code, body.message, body);
   return new ApiError(
     response.status,
     `http_${response.status}`,
     i18n.global.t('error.unexpected', { status: response.status }),
+    body,
   );
 }
 

@@ -18,6 +18,16 @@ declare module 'vue-router' {
 /** Who may read archived content (the portal's archive routes accept the same roles). */
 export const ARCHIVE_READERS: readonly Role[] = ['auditor', 'risk_officer', 'admin'];
 
+/** Who handles alerts (acknowledge, resolve, …); readers see them only. */
+export const ALERT_HANDLERS: readonly Role[] = ['risk_officer', 'admin'];
+/** Who edits the lexicon's draft; publishing is an admin's. */
+export const LEXICON_EDITORS: readonly Role[] = ['risk_officer', 'admin'];
+export const LEXICON_PUBLISHERS: readonly Role[] = ['admin'];
+/** Who records review decisions (the admin configures sampling, the reviewers decide). */
+export const REVIEWERS: readonly Role[] = ['auditor', 'risk_officer'];
+/** Channels, SLA rules and sampling settings. */
+export const COMPLIANCE_ADMINS: readonly Role[] = ['admin'];
+
 const HOME = '/messages';
 
 export const router = createRouter({
@@ -58,6 +68,30 @@ export const router = createRouter({
           name: 'conversation',
           component: () => import('@/views/conversation/index.vue'),
           meta: { roles: ARCHIVE_READERS, navParent: 'search' },
+        },
+        {
+          path: 'alerts',
+          name: 'alerts',
+          component: () => import('@/views/alerts/index.vue'),
+          meta: { roles: ARCHIVE_READERS },
+        },
+        {
+          path: 'alerts/settings',
+          name: 'alert-settings',
+          component: () => import('@/views/alert-settings/index.vue'),
+          meta: { roles: COMPLIANCE_ADMINS, navParent: 'alerts' },
+        },
+        {
+          path: 'lexicon',
+          name: 'lexicon',
+          component: () => import('@/views/lexicon/index.vue'),
+          meta: { roles: ARCHIVE_READERS },
+        },
+        {
+          path: 'reviews',
+          name: 'reviews',
+          component: () => import('@/views/reviews/index.vue'),
+          meta: { roles: ARCHIVE_READERS },
         },
         {
           path: 'admin/scopes',

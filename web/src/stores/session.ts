@@ -1,4 +1,4 @@
-import type { CurrentUser, LoginReply } from '@cz/contracts';
+import type { CurrentUser, LoginReply, Role } from '@cz/contracts';
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import * as authApi from '@/api/auth';
@@ -77,5 +77,10 @@ export const useSessionStore = defineStore('session', () => {
     persist();
   }
 
-  return { token, expiresAt, user, isLoggedIn, login, logout, clear, refreshUser };
+  /** Whether the user holds one of `roles` (pages hide what the portal would refuse). */
+  function hasRole(roles: readonly Role[]): boolean {
+    return roles.some((role) => user.value?.roles.includes(role) ?? false);
+  }
+
+  return { token, expiresAt, user, isLoggedIn, login, logout, clear, refreshUser, hasRole };
 });

@@ -18,6 +18,8 @@ export interface SearchFilters {
   hasAlert: boolean;
   /** with hasAlert: at least this severity ('' any) */
   alertSeverity: '' | 'warning' | 'critical';
+  /** with hasAlert: only this alert kind ('' any), e.g. `lexicon.guaranteed_return` */
+  alertKind: string;
 }
 
 export function emptySearchFilters(): SearchFilters {
@@ -33,6 +35,7 @@ export function emptySearchFilters(): SearchFilters {
     sort: 'desc',
     hasAlert: false,
     alertSeverity: '',
+    alertKind: '',
   };
 }
 
@@ -56,6 +59,7 @@ export function toSearchQuery(f: SearchFilters): SearchQuery {
   if (f.hasAlert) {
     query.hasAlert = true;
     if (f.alertSeverity) query.alertSeverity = f.alertSeverity;
+    if (f.alertKind) query.alertKind = f.alertKind;
   }
   return query;
 }

@@ -17,6 +17,8 @@ export interface ConversationTarget {
   conversationId: Ref<string>;
   /** the message to open the conversation at, if any */
   around: Ref<string | null>;
+  /** else a time to open it at (a review of one day), if any */
+  at?: Ref<string | null>;
 }
 
 /**
@@ -71,12 +73,15 @@ export function useConversationWindow(target: ConversationTarget, scroller: Ref<
   async function open(anchor: Anchor): Promise<void> {
     failure.value = null;
     const around = target.around.value;
+    const at = target.at?.value ?? null;
     const query: ConversationQuery =
       anchor === 'around' && around
         ? { around, before: WINDOW, after: WINDOW }
-        : anchor === 'start' && meta.value
-          ? { at: meta.value.firstTime, before: 0, after: WINDOW * 2 }
-          : { before: WINDOW * 2, after: 0 };
+        : anchor === 'around' && at
+          ? { at, before: 0, after: WINDOW * 2 }
+          : anchor === 'start' && meta.value
+            ? { at: meta.value.firstTime, before: 0, after: WINDOW * 2 }
+            : { before: WINDOW * 2, after: 0 };
     const reply = await fetchWindow(loading, query);
     if (!reply) {
       if (failure.value) items.value = [];
@@ -89,7 +94,7 @@ export function useConversationWindow(target: ConversationTarget, scroller: Ref<
     newerCursor.value = newer;
     focusId.value = focus;
     if (focus) scrollTo(focus);
-    else scrollTo(null, anchor === 'start' ? 'start' : 'end');
+    else scrollTo(null, anchor === 'start' || (anchor === 'around' && at) ? 'start' : 'end');
   }
 
   async function loadOlder(): Promise<void> {
@@ -116,10 +121,10 @@ export function useConversationWindow(target: ConversationTarget, scroller: Ref<
   }
 
   watch(
-    () => [target.corpId.value, target.conversationId.value, target.around.value],
+    () => [target.corpId.value, target.conversationId.value, target.around.value, target.at?.value],
     () => {
       meta.value = null;
-      void open(target.around.value ? 'around' : 'latest');
+      void open(target.around.value || target.at?.value ? 'around' : 'latest');
     },
     { immediate: true },
   );
