@@ -246,6 +246,13 @@ describe('review queue: scope, decisions, sampling settings (real MariaDB)', () 
     await insertItem('xh-open', 'conv-xh', '2026-12-02', 'sample', 2);
     assert.equal((await decide('branch', 'xh-open', 'passed')).statusCode, 404);
     assert.equal((await decide('auditor', 'ceo-alert', 'passed')).statusCode, 404);
+    assert.deepEqual(
+      (await auditOf('review.decision_denied')).map((d) => [d.actor, d.target]),
+      [
+        ['branch', `review_item:${ids.get('xh-open')!}`],
+        ['auditor', `review_item:${ids.get('ceo-alert')!}`],
+      ],
+    );
     assert.equal((await decide('admin', 'xh-open', 'passed')).statusCode, 403);
     assert.equal(
       (await api('auditor', 'POST', `/v1/reviews/${'0'.repeat(32)}/decision`, { decision: 'passed' }))

@@ -101,7 +101,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         throw badRequest('note_required', 'an issue needs a note that describes it');
       const access = await loadAccess(app.db, user);
       const item = await findReview(app.db, access, id);
-      if (!item) throw notFound(`no review item ${id}`);
+      if (!item) {
+        // outside the scope it does not exist for the caller, but an attempt on a real item is on record
+        const [exists] = await app.db.query<unknown[]>('SELECT 1 AS ok FROM review_item WHERE id = ?', [id]);
+        if (exists)
+          await appendAudit(app.db, {
+            actor: user.username,
+            action: 'review.decision_denied',
+            target: `review_item:${id}`,
+            detail: { reason: 'out_of_scope' },
+          });
+        throw notFound(`no review item ${id}`);
+      }
       const already = () => new AppError(409, 'already_decided', `review item ${id} was already decided`);
       if (item.status !== 'pending') throw already();
       if (!(await decideReview(app.db, app.keys, item, decision, note, user.username))) throw already();
