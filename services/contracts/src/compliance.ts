@@ -681,7 +681,8 @@ export const NotificationDeliveryView = Type.Object({
   id: Type.String(),
   channelId: Type.String(),
   alertId: Type.String(),
-  event: Type.Union([Type.Literal('raised'), Type.Literal('escalated')]),
+  /** `test`: a channel test from the portal (a synthetic alert id, one attempt) */
+  event: Type.Union([Type.Literal('raised'), Type.Literal('escalated'), Type.Literal('test')]),
   status: DeliveryStatus,
   attempts: Type.Integer(),
   nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -701,6 +702,21 @@ export const NotificationDeliveryQuery = Type.Object(
   { additionalProperties: false },
 );
 export type NotificationDeliveryQuery = Static<typeof NotificationDeliveryQuery>;
+
+/** `POST /v1/notifications/channels/:id/test`: 200 when the receiver took it; 502 with the reason otherwise. */
+export const NotificationTestReply = Type.Object({
+  ok: Type.Boolean(),
+  status: DeliveryStatus,
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+export type NotificationTestReply = Static<typeof NotificationTestReply>;
+
+/** `POST /v1/notifications/deliveries/:id/retry` */
+export const NotificationDeliveryParams = Type.Object(
+  { id: Type.String({ pattern: '^[0-9]{1,20}$' }) },
+  { additionalProperties: false },
+);
+export type NotificationDeliveryParams = Static<typeof NotificationDeliveryParams>;
 
 export const NotificationDeliveryListReply = Type.Object({ items: Type.Array(NotificationDeliveryView) });
 export type NotificationDeliveryListReply = Static<typeof NotificationDeliveryListReply>;
