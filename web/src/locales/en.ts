@@ -656,6 +656,7 @@ const en: MessageSchema = {
     description:
       'The compliance lexicon: terms, regular expressions, proximity rules and allow-list phrases. Changes go to a draft and take effect when published; history can be re-scanned.',
     auditNotice: 'Every change and publication is audited',
+    entriesTab: 'Entries',
     publishedVersion: 'v{version} published',
     draftVersion: 'draft v{version}',
     noPublished: 'nothing published',

@@ -647,6 +647,7 @@ const zhCN = {
     description:
       '维护合规词库：词条、正则、邻近组合与白名单。修改先进入草稿，经发布后实时扫描生效；可选择对历史记录回溯扫描。',
     auditNotice: '词库的每次修改与发布都记入审计日志',
+    entriesTab: '词条',
     publishedVersion: '已发布 v{version}',
     draftVersion: '草稿 v{version}',
     noPublished: '尚未发布',
