@@ -180,10 +180,12 @@ export class Automaton {
   }
 
   /**
-   * One pass over `codes[0, length)`; `onMatch(patternId, endIndexInclusive)` for every pattern
-   * occurrence, overlapping ones included. Returns false from `onMatch` to stop early.
+   * One pass over `codes[from, length)` from automaton state `state`, writing every pattern
+   * occurrence (overlapping ones included) into `out` as (pattern id, inclusive end index) pairs.
+   * Stops when `out` is full, so memory is bounded for any text: `resumeAt` / `resumeState` say
+   * where to continue. Returns the number of pairs written.
    */
-  scan(codes: Uint16Array, length: number, onMatch: (patternId: number, end: number) => boolean): void {
+  scan(codes: Uint16Array, from: number, length: number, state: number, out: Int32Array): number {
     const rootNext = this.rootNext;
     const hashState = this.hashState;
     const hashCode = this.hashCode;
@@ -191,9 +193,14 @@ export class Automaton {
     const mask = this.mask;
     const fail = this.fail;
     const report = this.report;
-    let state = 0;
-    for (let i = 0; i < length; i++) {
+    const firstPattern = this.firstPattern;
+    const patternNext = this.patternNext;
+    const patternId = this.patternId;
+    const capacity = out.length - 1;
+    let written = 0;
+    for (let i = from; i < length; i++) {
       const code = codes[i]!;
+      const before = state;
       for (;;) {
         if (state === 0) {
           state = rootNext[code]!;
@@ -216,15 +223,34 @@ export class Automaton {
         }
         state = fail[state]!;
       }
-      let out = report[state]!;
-      while (out !== 0) {
-        for (let link = this.firstPattern[out]!; link !== EMPTY; link = this.patternNext[link]!) {
-          if (!onMatch(this.patternId[link]!, i)) return;
+      let found = report[state]!;
+      if (found === 0) continue;
+      // a position's matches are written whole: stop before it when they might not fit
+      if (written > 0 && written + 64 > capacity) {
+        this.resumeAt = i;
+        this.resumeState = before;
+        return written;
+      }
+      while (found !== 0) {
+        for (
+          let link = firstPattern[found]!;
+          link !== EMPTY && written < capacity;
+          link = patternNext[link]!
+        ) {
+          out[written++] = patternId[link]!;
+          out[written++] = i;
         }
-        out = report[fail[out]!]!;
+        found = report[fail[found]!]!;
       }
     }
+    this.resumeAt = length;
+    this.resumeState = state;
+    return written;
   }
+
+  /** Where the last `scan` stopped (length when it reached the end) and the state to resume with. */
+  resumeAt = 0;
+  resumeState = 0;
 
   /** Bytes held by the typed arrays (for the benchmark and the health figures). */
   get bytes(): number {

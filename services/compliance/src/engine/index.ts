@@ -1,6 +1,6 @@
 import type { HitVia, LexiconEntry, LexiconHit } from '@cz/contracts';
 import { Automaton, AutomatonBuilder } from './automaton';
-import { BASE_TABLE, BREAK, isAsciiAlnum, NormalisedView, normalisePhrase, VIEW_TABLE } from './normalise';
+import { BASE_TABLE, BREAK, NormalisedView, normalisePhrase, VIEW_TABLE } from './normalise';
 import { isHanTerm, pinyinForms } from './pinyin';
 import { compileRegex, regexMatches, regexProblem } from './regex';
 import type { CompiledLexicon, EntryValidator, LexiconCompiler } from './types';
@@ -126,6 +126,9 @@ class Lexicon implements CompiledLexicon {
   private readonly patternVia: Uint8Array;
   private readonly patternLength: Int32Array;
   private readonly view = new NormalisedView();
+  private readonly counts: Int32Array;
+  /** indexes of the regex entries */
+  private readonly regexEntries: number[] = [];
 
   constructor(
     source: readonly LexiconEntry[],
@@ -155,10 +158,12 @@ class Lexicon implements CompiledLexicon {
           break;
         case 'regex':
           compiled.regex = compileRegex(entry.pattern);
+          this.regexEntries.push(index);
           break;
       }
     }
     this.size = this.entries.length;
+    this.counts = new Int32Array(this.size);
     this.automaton = builder.build();
     this.patternEntry = Int32Array.from(patterns, (p) => p.entry);
     this.patternRole = Uint8Array.from(patterns, (p) => p.role);
@@ -169,6 +174,19 @@ class Lexicon implements CompiledLexicon {
   /** Automaton states and bytes (benchmark, health). */
   get stats(): { states: number; bytes: number; patterns: number } {
     return { states: this.automaton.states, bytes: this.automaton.bytes, patterns: this.patternEntry.length };
+  }
+
+  /** Occurrences of every automaton phrase in an already normalised view: the pass alone (benchmark). */
+  countMatches(view: NormalisedView): number {
+    let count = 0;
+    let from = 0;
+    let state = 0;
+    do {
+      count += this.automaton.scan(view.codes, from, view.length, state, matchBuffer) / 2;
+      from = this.automaton.resumeAt;
+      state = this.automaton.resumeState;
+    } while (from < view.length);
+    return count;
   }
 
   scan(text: string): LexiconHit[] {
@@ -183,43 +201,51 @@ class Lexicon implements CompiledLexicon {
   }
 
   private scanView(view: NormalisedView): LexiconHit[] {
-    const codes = view.codes;
     const entries = this.entries;
-    const counts = new Int32Array(entries.length);
     const candidates: Candidate[] = [];
     const allows: Span[] = [];
     const near = new Map<number, { first: Span[]; second: Span[] }>();
+    // phrases counted per entry (reused from scan to scan; only touched entries are reset)
+    const counts = this.counts;
+    const touched: number[] = [];
 
-    this.automaton.scan(codes, view.length, (pattern, last) => {
-      const entry = this.patternEntry[pattern]!;
-      const role = this.patternRole[pattern]! as Role;
-      const limit = role === Role.Term ? MAX_HITS_PER_ENTRY * 4 : MAX_SPANS_PER_ENTRY;
-      if (counts[entry]! >= limit) return true;
-      const end = last + 1;
-      const start = end - this.patternLength[pattern]!;
-      if (!wholeWord(view, start, end)) return true;
-      counts[entry]!++;
-      if (role === Role.Term) {
-        candidates.push({ entry, start, end, via: VIA_NAME[this.patternVia[pattern]! as Via] });
-      } else if (role === Role.Allow) {
-        allows.push({ start, end });
-      } else {
-        let pair = near.get(entry);
-        if (!pair) near.set(entry, (pair = { first: [], second: [] }));
-        (role === Role.Near1 ? pair.first : pair.second).push({ start, end });
+    let from = 0;
+    let state = 0;
+    while (from < view.length) {
+      const written = this.automaton.scan(view.codes, from, view.length, state, matchBuffer);
+      from = this.automaton.resumeAt;
+      state = this.automaton.resumeState;
+      for (let k = 0; k < written; k += 2) {
+        const pattern = matchBuffer[k]!;
+        const entry = this.patternEntry[pattern]!;
+        const role = this.patternRole[pattern]! as Role;
+        if (counts[entry]! >= (role === Role.Term ? MAX_HITS_PER_ENTRY * 4 : MAX_SPANS_PER_ENTRY)) continue;
+        const end = matchBuffer[k + 1]! + 1;
+        const start = end - this.patternLength[pattern]!;
+        if (!view.accept(start, end)) continue;
+        if (counts[entry]!++ === 0) touched.push(entry);
+        if (role === Role.Term) {
+          candidates.push({ entry, start, end, via: VIA_NAME[this.patternVia[pattern]! as Via] });
+        } else if (role === Role.Allow) {
+          allows.push({ start, end });
+        } else {
+          let pair = near.get(entry);
+          if (!pair) near.set(entry, (pair = { first: [], second: [] }));
+          (role === Role.Near1 ? pair.first : pair.second).push({ start, end });
+        }
       }
-      return true;
-    });
+    }
+    for (const entry of touched) counts[entry] = 0;
 
-    let viewString: string | undefined;
-    for (let index = 0; index < entries.length; index++) {
-      const regex = entries[index]!.regex;
-      if (!regex) continue;
-      viewString ??= view.asString();
-      for (const [start, end] of regexMatches(regex, viewString, MAX_HITS_PER_ENTRY, (s, e) =>
-        wholeWord(view, s, e),
-      )) {
-        candidates.push({ entry: index, start, end, via: 'regex' });
+    if (this.regexEntries.length > 0) {
+      const viewString = view.asString();
+      const found: number[] = [];
+      for (const index of this.regexEntries) {
+        found.length = 0;
+        regexMatches(entries[index]!.regex!, viewString, MAX_HITS_PER_ENTRY, view, found);
+        for (let k = 0; k < found.length; k += 2) {
+          candidates.push({ entry: index, start: found[k]!, end: found[k + 1]!, via: 'regex' });
+        }
       }
     }
 
@@ -243,27 +269,28 @@ class Lexicon implements CompiledLexicon {
         if (found >= MAX_HITS_PER_ENTRY) break;
       }
     }
+    if (candidates.length === 0) return [];
 
-    const kept = candidates.filter((hit) => {
-      const compiled = entries[hit.entry]!;
-      if (compiled.negatable) {
-        const points = hit.negationPoints ?? [hit.start];
-        if (points.some((start) => negated(view, start))) return false;
-      }
-      return !allows.some((allow) => allow.start <= hit.start && hit.end <= allow.end);
-    });
-    return this.report(view, dropContained(kept, entries));
+    // a hit inside a longer one of its category shares its fate (加私人微信 negated: 私人微信 too)
+    const kept: Candidate[] = [];
+    for (const hit of dropContained(candidates, entries)) {
+      if (entries[hit.entry]!.negatable && isNegated(view, hit)) continue;
+      if (insideAllow(allows, hit)) continue;
+      kept.push(hit);
+    }
+    return this.report(view, kept);
   }
 
   private report(view: NormalisedView, kept: Candidate[]): LexiconHit[] {
     const seen = new Set<string>();
-    const perEntry = new Int32Array(this.entries.length);
+    const perEntry = new Map<number, number>();
     const hits: LexiconHit[] = [];
     for (const hit of kept) {
       const key = `${hit.entry}:${hit.start}:${hit.end}`;
-      if (seen.has(key) || perEntry[hit.entry]! >= MAX_HITS_PER_ENTRY) continue;
+      const reported = perEntry.get(hit.entry) ?? 0;
+      if (seen.has(key) || reported >= MAX_HITS_PER_ENTRY) continue;
       seen.add(key);
-      perEntry[hit.entry]!++;
+      perEntry.set(hit.entry, reported + 1);
       const { entry } = this.entries[hit.entry]!;
       const start = view.origin[hit.start]!;
       const end = view.originEnd(hit.end - 1);
@@ -287,26 +314,26 @@ class Lexicon implements CompiledLexicon {
 const overlapsOnly = (a: Span, b: Span) =>
   !(a.start <= b.start && b.end <= a.end) && !(b.start <= a.start && a.end <= b.end);
 
+/** Matches of one automaton pass, (pattern id, end) pairs; shared, since scans are synchronous. */
+const matchBuffer = new Int32Array(1 << 14);
+
+function isNegated(view: NormalisedView, hit: Candidate): boolean {
+  if (!hit.negationPoints) return negated(view, hit.start);
+  for (const point of hit.negationPoints) if (negated(view, point)) return true;
+  return false;
+}
+
+function insideAllow(allows: readonly Span[], hit: Span): boolean {
+  for (const allow of allows) if (allow.start <= hit.start && hit.end <= allow.end) return true;
+  return false;
+}
+
 /** How a base-term hit was found: the text as written, after normalisation, or through a homophone. */
 function termVia(original: string, pattern: string): HitVia {
   if (original === pattern) return 'exact';
   return normalisePhrase(original, BASE_TABLE) === normalisePhrase(pattern, BASE_TABLE)
     ? 'normalised'
     : 'homophone';
-}
-
-/**
- * A hit that begins (ends) with an ASCII letter or digit must begin (end) a word or number of the
- * original: "baoben" is not a hit inside "baobenefit", 12378 is not one inside 1237890. Codes
- * that were separated by dropped noise (bao ben) are separate words.
- */
-function wholeWord(view: NormalisedView, start: number, end: number): boolean {
-  const codes = view.codes;
-  if (isAsciiAlnum(codes[start]!) && start > 0 && isAsciiAlnum(codes[start - 1]!) && view.adjacent(start))
-    return false;
-  if (isAsciiAlnum(codes[end - 1]!) && end < view.length && isAsciiAlnum(codes[end]!) && view.adjacent(end))
-    return false;
-  return true;
 }
 
 /** A negation cue ends at most its window before `start`, in the same clause. */
@@ -355,7 +382,29 @@ function dropContained(hits: Candidate[], entries: readonly CompiledEntry[]): Ca
   return kept;
 }
 
+/**
+ * Every phrase the automaton of `entries` holds, in the view's alphabet (term forms, allow and
+ * proximity phrases): what a baseline matcher must find to do the same work (the benchmark).
+ */
+export function automatonPhrases(entries: readonly LexiconEntry[]): string[] {
+  const phrases = new Set<string>();
+  for (const entry of entries) {
+    if (!entry.enabled || validateEntry(entry) !== null) continue;
+    if (entry.kind === 'term') for (const form of termForms(entry)) phrases.add(form.text);
+    else if (entry.kind === 'allow') phrases.add(normalisePhrase(entry.pattern));
+    else if (entry.kind === 'proximity') {
+      phrases.add(normalisePhrase(entry.pattern));
+      phrases.add(normalisePhrase(entry.near!));
+    }
+  }
+  return [...phrases];
+}
+
 export const compileLexicon: LexiconCompiler = (entries, version) => new Lexicon(entries, version);
+
+/** The automaton pass alone over a normalised view (for the benchmark); -1 for another implementation. */
+export const automatonMatchCount = (lexicon: CompiledLexicon, view: NormalisedView) =>
+  lexicon instanceof Lexicon ? lexicon.countMatches(view) : -1;
 
 /** The compiled lexicon's automaton figures, for the benchmark. */
 export const lexiconStats = (lexicon: CompiledLexicon) =>

@@ -256,6 +256,21 @@ export class NormalisedView {
     return index > 0 && this.originEnd(index - 1) === this.origin[index];
   }
 
+  /**
+   * Whether view codes [start, end) may be a hit: one that begins (ends) with an ASCII letter or
+   * digit must begin (end) a word or number of the original: "baoben" is not a hit inside
+   * "baobenefit", 12378 is not one inside 1237890. Codes that dropped noise separated (bao ben)
+   * are separate words. (The regex matcher's filter too.)
+   */
+  accept(start: number, end: number): boolean {
+    const codes = this.codes;
+    if (isAsciiAlnum(codes[start]!) && start > 0 && isAsciiAlnum(codes[start - 1]!) && this.adjacent(start))
+      return false;
+    if (isAsciiAlnum(codes[end - 1]!) && end < this.length && isAsciiAlnum(codes[end]!) && this.adjacent(end))
+      return false;
+    return true;
+  }
+
   /** True when the original between view codes `from` and `to` (exclusive ends) holds a clause break. */
   clauseBreakBetween(from: number, to: number, breaks: string): boolean {
     if (from < 0) return false;

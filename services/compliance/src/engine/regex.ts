@@ -5,14 +5,18 @@ import safeRegex from 'safe-regex2';
  * Regex entries in a restricted dialect, run on the normalised view (lower case, half width,
  * simplified, digits for Chinese numerals, no spaces or punctuation except '%' and a decimal point).
  * Matching time is bounded twice: at save time a pattern with back-references, look-around or
- * nested unbounded quantifiers is rejected with the reason; at run time the pattern runs on V8's
- * linear-time regexp engine (the `l` flag: no backtracking, so no input can make it slow). Where
- * that engine is missing, the pattern runs on windows of the text instead, so the cost of a match
- * attempt is capped by the window, not by the text.
+ * nested unbounded quantifiers is rejected with the reason, and so is one V8's linear-time engine
+ * cannot run; at run time the pattern runs on V8's usual backtracking engine (fast on ordinary
+ * text), which switches to the linear-time engine for a match that backtracks too much (V8's
+ * `--enable-experimental-regexp-engine-on-excessive-backtracks`), so no input can make it slow.
+ * Where that engine is missing, the pattern runs on windows of the text instead, so the cost of a
+ * match attempt is capped by the window, not by the text.
  */
 
-// V8 ships the linear engine behind a flag; turning it on changes nothing for other regexps.
+// V8 ships the linear engine behind flags; they change nothing for other regexps (only patterns the
+// linear engine can run fall back to it, and only after excessive backtracking).
 v8.setFlagsFromString('--enable-experimental-regexp-engine');
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /** The flag of V8's linear-time engine (a plain ES linter does not know it). */
 const LINEAR: string = 'l';
@@ -97,45 +101,69 @@ function unboundedOnly(source: string): string {
 }
 
 /** The compiled expression of a valid regex entry. */
-export const compileRegex = (source: string) => new RegExp(source, LINEAR_ENGINE ? `g${LINEAR}` : 'g');
+export const compileRegex = (source: string) => new RegExp(source, 'g');
+
+/** Decides whether a regex match [start, end) of the view counts (a number inside a longer one does not). */
+export interface MatchFilter {
+  accept(start: number, end: number): boolean;
+}
 
 /**
- * Every match of `regex` in `view` as [start, end) pairs, at most `limit` of them; `accept` can
- * refuse a match (a number inside a longer number), the search then goes on one code later.
+ * Every match of `regex` in `view` as start/end pairs appended to `out`, at most `limit` of them;
+ * a match `filter` refuses is skipped and the search goes on one code later. (No closures here:
+ * this runs per text and regex.)
  */
 export function regexMatches(
   regex: RegExp,
   view: string,
   limit: number,
-  accept: (start: number, end: number) => boolean,
-): [number, number][] {
-  const found: [number, number][] = [];
-  const run = (text: string, offset: number, from: number, until: number) => {
-    regex.lastIndex = from;
-    while (found.length < limit) {
-      const match = regex.exec(text);
-      if (!match || match.index >= until) return;
-      const start = match.index;
-      const end = start + match[0].length;
-      if (end > start && end - start <= MAX_REGEX_HIT && accept(offset + start, offset + end)) {
-        found.push([offset + start, offset + end]);
-        regex.lastIndex = end;
-      } else {
-        regex.lastIndex = start + 1;
-      }
-    }
-  };
+  filter: MatchFilter,
+  out: number[],
+): void {
+  const first = out.length;
   if (LINEAR_ENGINE || view.length <= REGEX_WINDOW) {
-    run(view, 0, 0, view.length);
+    collect(regex, view, 0, view.length, limit, filter, out, first);
   } else {
-    for (let at = 0; at < view.length && found.length < limit; at += REGEX_WINDOW) {
+    for (let at = 0; at < view.length && (out.length - first) / 2 < limit; at += REGEX_WINDOW) {
       // a window reaches MAX_REGEX_HIT past its end so a match starting inside it is whole
-      const text = view.slice(at, at + REGEX_WINDOW + MAX_REGEX_HIT);
-      run(text, at, 0, REGEX_WINDOW);
-      const last = found[found.length - 1];
-      if (last && last[1] > at + REGEX_WINDOW) at = last[1] - REGEX_WINDOW;
+      collect(
+        regex,
+        view.slice(at, at + REGEX_WINDOW + MAX_REGEX_HIT),
+        at,
+        REGEX_WINDOW,
+        limit,
+        filter,
+        out,
+        first,
+      );
+      const lastEnd = out.length > first ? out[out.length - 1]! : 0;
+      if (lastEnd > at + REGEX_WINDOW) at = lastEnd - REGEX_WINDOW;
     }
   }
   regex.lastIndex = 0;
-  return found;
+}
+
+function collect(
+  regex: RegExp,
+  text: string,
+  offset: number,
+  until: number,
+  limit: number,
+  filter: MatchFilter,
+  out: number[],
+  first: number,
+): void {
+  regex.lastIndex = 0;
+  while ((out.length - first) / 2 < limit) {
+    const match = regex.exec(text);
+    if (!match || match.index >= until) return;
+    const start = match.index;
+    const end = start + match[0].length;
+    if (end > start && end - start <= MAX_REGEX_HIT && filter.accept(offset + start, offset + end)) {
+      out.push(offset + start, offset + end);
+      regex.lastIndex = end;
+    } else {
+      regex.lastIndex = start + 1;
+    }
+  }
 }
