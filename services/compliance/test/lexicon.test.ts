@@ -72,15 +72,19 @@ describe('lexicon store and API (real MariaDB)', () => {
   let db: TestDatabase;
   let app: App;
   let replica: App;
+  const built: App[] = [];
 
   before(async () => {
     db = await createTestDatabase();
     // two replicas starting together on an empty database: the defaults are loaded once
-    [app, replica] = await Promise.all([lexiconApp(db), lexiconApp(db)]);
+    const started = await Promise.allSettled([lexiconApp(db), lexiconApp(db)]);
+    built.push(...started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    [app, replica] = built as [App, App];
   });
   after(async () => {
-    await app?.close();
-    await replica?.close();
+    for (const started of built) await started.close();
     await db?.drop();
   });
 

@@ -181,25 +181,24 @@ async function insertEntries(tx: Queryable, version: number, entries: readonly L
 /**
  * Loads `defaults` as version 1, published by `system`, when the database has no version yet.
  * Replicas starting together race on version 1's primary key: one inserts, the others find it.
- * Returns whether this call seeded.
+ * An entry the contract or the engine refuses is left out (and reported) rather than keeping the
+ * service from starting. Returns what this call did.
  */
-export async function seedDefaults(db: DataSource, defaults: readonly LexiconEntry[]): Promise<boolean> {
+export async function seedDefaults(
+  db: DataSource,
+  candidates: readonly LexiconEntry[],
+): Promise<{ seeded: number; refused: { id: string; problem: string }[] } | null> {
   const counted: { n: string | number }[] = await db.query('SELECT COUNT(*) AS n FROM lexicon_version');
-  const existing = counted[0];
-  if (Number(existing?.n ?? 0) > 0) return false;
-  const problems = defaults
-    .map((entry) => ({ id: entry.id, problem: entryProblem(entry) }))
-    .filter((item) => item.problem !== null);
-  if (problems.length > 0) {
-    throw new Error(
-      `the default lexicon has invalid entries: ${problems
-        .slice(0, 5)
-        .map((item) => `${item.id}: ${item.problem}`)
-        .join('; ')}`,
-    );
+  if (Number(counted[0]?.n ?? 0) > 0) return null;
+  const refused: { id: string; problem: string }[] = [];
+  const seen = new Set<string>();
+  const defaults: LexiconEntry[] = [];
+  for (const entry of candidates) {
+    const problem = seen.has(entry.id) ? 'duplicate id' : entryProblem(entry);
+    if (problem) refused.push({ id: entry.id, problem });
+    else defaults.push(entry);
+    seen.add(entry.id);
   }
-  const ids = new Set(defaults.map((entry) => entry.id));
-  if (ids.size !== defaults.length) throw new Error('the default lexicon has duplicate ids');
   const now = new Date();
   try {
     await db.transaction(async (tx) => {
@@ -217,9 +216,9 @@ export async function seedDefaults(db: DataSource, defaults: readonly LexiconEnt
       );
       await insertEntries(tx, 1, defaults);
     });
-    return true;
+    return { seeded: defaults.length, refused };
   } catch (err) {
-    if (isDuplicateKey(err)) return false;
+    if (isDuplicateKey(err)) return null;
     throw err;
   }
 }

@@ -108,8 +108,14 @@ export default fp<{ settings: Partial<LexiconSettings> }>(
       return made;
     };
 
-    if (await seedDefaults(app.db, DEFAULT_LEXICON)) {
-      app.log.info({ entries: DEFAULT_LEXICON.length }, 'default lexicon loaded as version 1');
+    const seeded = await seedDefaults(app.db, DEFAULT_LEXICON);
+    if (seeded) {
+      app.log.info({ entries: seeded.seeded }, 'default lexicon loaded as version 1');
+      if (seeded.refused.length > 0)
+        app.log.error(
+          { refused: seeded.refused },
+          'default lexicon entries refused by the validator, left out',
+        );
     }
     await refresh();
 
