@@ -178,7 +178,14 @@ export async function runRescanJob(
   const pageSize = Math.max(1, Math.min(options.batchSize, job.rate_per_second));
   let cursor = job.cursor_time ? { time: job.cursor_time, id: job.cursor_id?.toString('hex') ?? '' } : null;
   for (;;) {
-    if (options.stopped()) return 'stopped';
+    if (options.stopped()) {
+      // resumable at once by any replica (cursor and counters are the last committed page's)
+      await app.db.query(
+        'UPDATE compliance_rescan SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
+        [job.id, options.owner],
+      );
+      return 'stopped';
+    }
     await bucket.take(pageSize, options.stopped);
     const after = cursor ? ' AND (msgtime > ? OR (msgtime = ? AND id > ?))' : '';
     const rows = await app.db.query<MessageRow[]>(
