@@ -265,7 +265,7 @@ describe('portal notification channels, deliveries and SLA rules (admins; real M
     const sender = (outcome: { status: 'sent' | 'dead'; error: string | null }) =>
       (async () => {
         for (let i = 0; i < 100; i++) {
-          const result = await db.query<{ affectedRows?: number }>(
+          const result = await ds.query<{ affectedRows?: number }>(
             `UPDATE notification_delivery SET status = ?, attempts = 1, last_error = ?, sent_at = IF(? = 'sent', NOW(3), NULL)
              WHERE channel_id = ? AND event = 'test' AND status = 'pending'`,
             [outcome.status, outcome.error, outcome.status, channel.id],
