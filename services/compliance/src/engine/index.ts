@@ -2,7 +2,7 @@ import type { HitVia, LexiconEntry, LexiconHit } from '@cz/contracts';
 import { Automaton, AutomatonBuilder } from './automaton';
 import { BASE_TABLE, BREAK, NormalisedView, normalisePhrase, VIEW_TABLE } from './normalise';
 import { isHanTerm, pinyinForms } from './pinyin';
-import { compileRegex, regexMatches, regexProblem } from './regex';
+import { compileRegex, regexGate, regexMatches, regexProblem } from './regex';
 import type { CompiledLexicon, EntryValidator, LexiconCompiler } from './types';
 import { CLAUSE_BREAKS, NEGATION_CUES, PHRASE_VARIANTS } from './variants';
 
@@ -36,6 +36,8 @@ const enum Role {
   Allow,
   Near1,
   Near2,
+  /** the fixed start of a regex (年化): the regex runs only on texts that have it */
+  Gate,
 }
 const enum Via {
   Term,
@@ -54,6 +56,10 @@ interface CompiledEntry {
   entry: LexiconEntry;
   negatable: boolean;
   regex?: RegExp;
+  /** regex: runs only when its gate phrase occurred */
+  gated?: boolean;
+  /** regex: runs only when the view has this many digits in a row */
+  minDigits?: number;
 }
 
 interface Span {
@@ -157,8 +163,17 @@ class Lexicon implements CompiledLexicon {
           addPattern(normalisePhrase(entry.near!), index, Role.Near2, Via.Term);
           break;
         case 'regex':
-          compiled.regex = compileRegex(entry.pattern);
-          this.regexEntries.push(index);
+          {
+            compiled.regex = compileRegex(entry.pattern);
+            const gate = regexGate(entry.pattern);
+            compiled.minDigits = gate.digits;
+            // the regex sees the view, so only a literal the view can contain is a gate
+            if (gate.literal !== '' && normalisePhrase(gate.literal) === gate.literal) {
+              compiled.gated = true;
+              addPattern(gate.literal, index, Role.Gate, Via.Term);
+            }
+            this.regexEntries.push(index);
+          }
           break;
       }
     }
@@ -208,6 +223,7 @@ class Lexicon implements CompiledLexicon {
     // phrases counted per entry (reused from scan to scan; only touched entries are reset)
     const counts = this.counts;
     const touched: number[] = [];
+    const opened = new Set<number>();
 
     let from = 0;
     let state = 0;
@@ -219,6 +235,10 @@ class Lexicon implements CompiledLexicon {
         const pattern = matchBuffer[k]!;
         const entry = this.patternEntry[pattern]!;
         const role = this.patternRole[pattern]! as Role;
+        if (role === Role.Gate) {
+          opened.add(entry);
+          continue;
+        }
         if (counts[entry]! >= (role === Role.Term ? MAX_HITS_PER_ENTRY * 4 : MAX_SPANS_PER_ENTRY)) continue;
         const end = matchBuffer[k + 1]! + 1;
         const start = end - this.patternLength[pattern]!;
@@ -238,11 +258,14 @@ class Lexicon implements CompiledLexicon {
     for (const entry of touched) counts[entry] = 0;
 
     if (this.regexEntries.length > 0) {
-      const viewString = view.asString();
+      let viewString: string | undefined;
       const found: number[] = [];
       for (const index of this.regexEntries) {
+        const compiled = entries[index]!;
+        if ((compiled.gated && !opened.has(index)) || view.maxDigitRun < compiled.minDigits!) continue;
         found.length = 0;
-        regexMatches(entries[index]!.regex!, viewString, MAX_HITS_PER_ENTRY, view, found);
+        viewString ??= view.asString();
+        regexMatches(compiled.regex!, viewString, MAX_HITS_PER_ENTRY, view, found);
         for (let k = 0; k < found.length; k += 2) {
           candidates.push({ entry: index, start: found[k]!, end: found[k + 1]!, via: 'regex' });
         }

@@ -152,6 +152,8 @@ export class NormalisedView {
   codes = new Uint16Array(4096);
   origin = new Int32Array(4096);
   length = 0;
+  /** the longest run of ASCII digits in the view: a regex that needs 11 in a row skips texts without */
+  maxDigitRun = 0;
   /** the text the view was made from */
   text = '';
 
@@ -180,6 +182,8 @@ export class NormalisedView {
     const origin = this.origin;
     let j = 0;
     let noiseRun = 0;
+    let digitRun = 0;
+    let maxDigitRun = 0;
     for (let i = 0; i < n; i++) {
       const unit = text.charCodeAt(i);
       let mapped = table[unit]!;
@@ -215,6 +219,7 @@ export class NormalisedView {
               origin[j++] = i - 1;
             }
             noiseRun = 0;
+            digitRun = 0;
             codes[j] = unit;
             origin[j++] = i;
             codes[j] = low;
@@ -233,13 +238,18 @@ export class NormalisedView {
       if (noiseRun > MAX_NOISE_RUN && j > 0) {
         codes[j] = BREAK;
         origin[j++] = i - 1;
+        digitRun = 0;
       }
       noiseRun = 0;
+      if (mapped >= 0x30 && mapped <= 0x39) {
+        if (++digitRun > maxDigitRun) maxDigitRun = digitRun;
+      } else digitRun = 0;
       codes[j] = mapped;
       origin[j++] = i;
       i += width - 1;
     }
     this.length = j;
+    this.maxDigitRun = maxDigitRun;
     this.text = text;
     return this;
   }

@@ -100,6 +100,119 @@ function unboundedOnly(source: string): string {
   return out;
 }
 
+/**
+ * What a match of `source` needs before the regex is worth running on a text, found by reading the
+ * pattern's start (conservatively: anything not understood gives no gate): `literal`, the fixed
+ * characters every match begins with (年化), and `digits`, how many ASCII digits every match
+ * begins with in a row (a mobile number: 11). Most texts have neither, and skip the regex.
+ */
+export function regexGate(source: string): { literal: string; digits: number } {
+  // a top-level alternation (a|b) has no single start
+  if (skipAlternative(source, 0) !== source.length) return { literal: '', digits: 0 };
+  let literal = '';
+  let i = 0;
+  while (i < source.length && !/[\\^$.|?*+()[\]{}]/.test(source[i]!)) {
+    const quantified = /[?*{]/.test(source[i + 1] ?? '');
+    if (quantified) break;
+    literal += source[i];
+    i++;
+  }
+  return { literal: /^[0-9]*$/.test(literal) ? '' : literal, digits: leadingDigits(source) };
+}
+
+/** Digits every match of `source` begins with in a row (0 when unsure). */
+function leadingDigits(source: string): number {
+  const parsed = digitRun(source, 0);
+  return parsed ? parsed.run : 0;
+}
+
+/**
+ * Reads atoms from `at` until the end of the alternative: the least number of digits they give in
+ * a row, and whether every atom was digits only (so the run goes on after a group).
+ */
+function digitRun(source: string, at: number): { run: number; end: number; whole: boolean } | null {
+  let run = 0;
+  let i = at;
+  while (i < source.length && source[i] !== ')' && source[i] !== '|') {
+    let atomMin: number;
+    let atomWhole: boolean;
+    const ch = source[i]!;
+    if (/[0-9]/.test(ch)) {
+      atomMin = 1;
+      atomWhole = true;
+      i++;
+    } else if (ch === '\\' && source[i + 1] === 'd') {
+      atomMin = 1;
+      atomWhole = true;
+      i += 2;
+    } else if (ch === '[') {
+      const close = source.indexOf(']', i + 1);
+      if (close < 0) return null;
+      const body = source.slice(i + 1, close);
+      atomWhole = /^([0-9](-[0-9])?)+$/.test(body);
+      atomMin = atomWhole ? 1 : 0;
+      i = close + 1;
+    } else if (ch === '(') {
+      if (source[i + 1] === '?') {
+        if (source[i + 2] !== ':') return { run, end: i, whole: false };
+        i += 2;
+      }
+      // every alternative: the least run, digits only if all are
+      let least = Infinity;
+      let whole = true;
+      let k = i + 1;
+      for (;;) {
+        const alternative = digitRun(source, k);
+        if (!alternative) return null;
+        least = Math.min(least, alternative.run);
+        whole &&= alternative.whole;
+        k = alternative.end;
+        if (source[k] === '|') {
+          k++;
+          continue;
+        }
+        if (source[k] !== ')') return null;
+        break;
+      }
+      atomMin = least;
+      atomWhole = whole;
+      i = k + 1;
+    } else {
+      return { run, end: skipAlternative(source, i), whole: false };
+    }
+    // the quantifier
+    let times = 1;
+    const quantifier = /^(\?|\*|\+|\{(\d+)(,\d*)?\})\??/.exec(source.slice(i));
+    if (quantifier) {
+      const q = quantifier[1]!;
+      times = q === '?' || q === '*' ? 0 : q === '+' ? 1 : Number(quantifier[2]);
+      i += quantifier[0].length;
+    }
+    if (!atomWhole)
+      return { run: run + (times > 0 ? atomMin : 0), end: skipAlternative(source, i), whole: false };
+    run += atomMin * times;
+  }
+  return { run, end: i, whole: true };
+}
+
+/** The index of the `|` or `)` that ends the alternative running at `at` (nesting respected). */
+function skipAlternative(source: string, at: number): number {
+  let depth = 0;
+  for (let i = at; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch === '\\') i++;
+    else if (ch === '[') {
+      const close = source.indexOf(']', i + 1);
+      i = close < 0 ? source.length : close;
+    } else if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) return i;
+      depth--;
+    } else if (ch === '|' && depth === 0) return i;
+  }
+  return source.length;
+}
+
 /** The compiled expression of a valid regex entry. */
 export const compileRegex = (source: string) => new RegExp(source, 'g');
 
