@@ -4,8 +4,9 @@ import { enabledChannels, queueDeliveries } from './channels';
 /**
  * The notification outbox: alerts with `notified_at` NULL get one `raised` delivery per enabled
  * channel that wants them, and `notified_at` is set in the same transaction. Rows are locked with
- * SKIP LOCKED, so replicas share the work without waiting on each other. Returns the number of
- * alerts taken.
+ * SKIP LOCKED, so replicas share the work without waiting on each other; READ COMMITTED, so the
+ * locking read takes no gap locks on the unnotified index that would block (and deadlock with) the
+ * scan flow inserting new alerts. Returns the number of alerts taken.
  */
 export async function queueRaisedNotifications(
   db: DataSource,
@@ -13,10 +14,10 @@ export async function queueRaisedNotifications(
   limit = 100,
 ): Promise<number> {
   const channels = await enabledChannels(db);
-  return db.transaction(async (tx) => {
+  return db.transaction('READ COMMITTED', async (tx) => {
     const alerts = await tx.query<{ id: string; severity: string; category: string | null }[]>(
       `SELECT id, severity, category FROM compliance_alert WHERE notified_at IS NULL
-       ORDER BY raised_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+       LIMIT ? FOR UPDATE SKIP LOCKED`,
       [limit],
     );
     if (alerts.length === 0) return 0;

@@ -50,7 +50,7 @@ export async function escalateAlert(
   const assigned = parent ?? current;
   const hours = slaHours(context.rules, alert.category as LexiconCategory | null, alert.severity);
   const dueAt = slaDueAt(hours, { recordTime: null, raisedAt: now, retroactive: true });
-  return db.transaction(async (tx) => {
+  return db.transaction('READ COMMITTED', async (tx) => {
     const result = await tx.query<{ affectedRows?: number }>(
       `UPDATE compliance_alert
        SET status = 'escalated', escalation_level = LEAST(escalation_level + 1, 255),
