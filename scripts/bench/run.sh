@@ -19,3 +19,4 @@ run puller node --security-revert=CVE-2023-46809 --import tsx scripts/bench/pull
 run keys npx tsx scripts/bench/keys-bench.ts
 run recordings npx tsx scripts/bench/recordings-bench.ts --mib "${BENCH_RECORDING_MIB:-1024}"
 run search env SIZE="${BENCH_SEARCH_SIZE:-1000000}" npx tsx scripts/bench/search-bench.ts
+run lexicon npx tsx scripts/bench/lexicon-bench.ts

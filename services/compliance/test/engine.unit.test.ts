@@ -56,6 +56,20 @@ describe('rule types', () => {
     assert.deepEqual(covered('一三八一二三四五六七八', entries), ['r-1:一三八一二三四五六七八']);
   });
 
+  it('[REG-04] regex: gated patterns (a literal start, digits in a row) and ungated ones (alternation) all match', () => {
+    const entries = [
+      entry('r-1', 'regex', '年化[0-9]{1,2}%'),
+      entry('r-2', 'regex', '[0-9]{6}(19|20)[0-9]{9}[0-9x]', { category: 'personal_data', reg: ['REG-04'] }),
+      entry('r-3', 'regex', 'cvv[0-9]{3}|安全码[0-9]{3}', { category: 'personal_data', reg: ['REG-04'] }),
+    ];
+    assert.deepEqual(covered('年化 12%，身份证 11010119900307451X，CVV 123', entries), [
+      'r-1:年化 12%',
+      'r-2:11010119900307451X',
+      'r-3:CVV 123',
+    ]);
+    assert.deepEqual(covered('年 化 3.5%，1101011990', entries), []);
+  });
+
   it('[REG-03] proximity: both phrases within N characters, either order', () => {
     const entries = [entry('p-1', 'proximity', '保证', { near: '收益', within: 5 })];
     assert.deepEqual(covered('我保证你的收益', entries), ['p-1:保证你的收益']);
