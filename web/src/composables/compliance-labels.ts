@@ -18,6 +18,10 @@ export function useComplianceLabels() {
 
   const viaLabel = (via: HitVia): string => (te(`hitVia.${via}`) ? t(`hitVia.${via}`) : via);
 
+  /** What the inbox shows for a hit: the lexicon's word, or for a regular expression its rule (patterns are long). */
+  const hitTermLabel = (hit: AlertHit): string =>
+    hit.via === 'regex' ? t('alertCenter.regexTerm', { rule: hit.ruleId }) : hit.term;
+
   /** A hit of the tester (with its explanation) or of an alert, as a mark with tooltip lines. */
   function hitMark(hit: LexiconHit | AlertHit, explanation?: string): HitMark {
     const lines = [
@@ -30,5 +34,5 @@ export function useComplianceLabels() {
     return { start: hit.start, end: hit.end, severity: hit.severity, lines };
   }
 
-  return { categoryLabel, kindLabel, severityLabel, viaLabel, hitMark };
+  return { categoryLabel, kindLabel, severityLabel, viaLabel, hitMark, hitTermLabel };
 }
