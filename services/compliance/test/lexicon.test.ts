@@ -139,8 +139,8 @@ describe('lexicon store and API (real MariaDB)', () => {
 
   test('the first edit creates the draft as a copy of the published version; the published one is untouched', async () => {
     const res = await call('PUT', '/v1/lexicon/draft/entries/acme-001', custom('acme-001', '内部专用暗语甲'));
-    assert.equal(res.statusCode, 200, res.body);
-    assert.deepEqual(res.json<{ draft: number; created: boolean }>().draft, 2);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual(res.json<LexiconEntry>(), custom('acme-001', '内部专用暗语甲'));
     const list = await versions();
     assert.equal(list.draft, 2);
     assert.equal(list.published, 1);
@@ -159,7 +159,7 @@ describe('lexicon store and API (real MariaDB)', () => {
       custom('acme-001', '内部专用暗语甲', { severity: 'critical' }),
       { 'x-cz-actor': 'risk' },
     );
-    assert.equal(again.json<{ created: boolean }>().created, false);
+    assert.equal(again.statusCode, 200, 'replaced, not created');
     const after = (await versions()).items.find((v) => v.version === 2)!;
     assert.notEqual(after.digest, draft.digest);
     assert.equal(after.createdBy, 'dev');
@@ -237,7 +237,7 @@ describe('lexicon store and API (real MariaDB)', () => {
       pinyin: false,
       negatable: false,
     });
-    assert.equal((await call('PUT', '/v1/lexicon/draft/entries/acme-quote', tricky)).statusCode, 200);
+    assert.equal((await call('PUT', '/v1/lexicon/draft/entries/acme-quote', tricky)).statusCode, 201);
     const draftBefore = (await versions()).items.find((v) => v.version === 2)!;
     const exported = await call('GET', '/v1/lexicon/versions/2/export');
     assert.equal(exported.statusCode, 200);
@@ -249,7 +249,8 @@ describe('lexicon store and API (real MariaDB)', () => {
     assert.ok(csv.slice(1).startsWith(CSV_HEADER));
 
     // the draft goes, a new one is made from the published version, then replaced by the file
-    assert.equal((await call('DELETE', '/v1/lexicon/draft')).statusCode, 200);
+    assert.equal((await call('DELETE', '/v1/lexicon/draft')).statusCode, 204);
+    assert.equal((await call('DELETE', '/v1/lexicon/draft')).statusCode, 404, 'nothing left to discard');
     assert.equal((await versions()).draft, null);
     const imported = await call('POST', '/v1/lexicon/draft/import', { csv, mode: 'replace' });
     assert.equal(imported.statusCode, 200, imported.body);
@@ -278,7 +279,7 @@ describe('lexicon store and API (real MariaDB)', () => {
     assert.equal((await call('PUT', `/v1/lexicon/draft/entries/${first.id}`, changed)).statusCode, 200);
     const second = DEFAULT_LEXICON[1];
     if (second)
-      assert.equal((await call('DELETE', `/v1/lexicon/draft/entries/${second.id}`)).statusCode, 200);
+      assert.equal((await call('DELETE', `/v1/lexicon/draft/entries/${second.id}`)).statusCode, 204);
     const diff2 = (
       await call('GET', `/v1/lexicon/diff?from=${list.published}&to=${list.draft}`)
     ).json<LexiconDiffReply>();

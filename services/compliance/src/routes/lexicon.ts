@@ -158,17 +158,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: LexiconEntryParams,
         body: LexiconEntry,
-        response: {
-          200: Type.Object({ draft: Type.Integer(), created: Type.Boolean(), entry: LexiconEntry }),
-          ...errors,
-        },
+        response: { 200: LexiconEntry, 201: LexiconEntry, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       if (request.body.id !== request.params.id)
         throw badRequest('id_mismatch', 'the entry id in the body must equal the id in the path');
       const saved = await saveDraftEntry(app.db, actorOf(request), request.body);
-      return { draft: saved.draft, created: saved.created, entry: request.body };
+      // 201: a new entry; 200: an entry of that id was replaced
+      return reply.code(saved.created ? 201 : 200).send(request.body);
     },
   );
 
@@ -178,10 +176,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: auth,
       schema: {
         params: LexiconEntryParams,
-        response: { 200: Type.Object({ draft: Type.Integer(), removed: LexiconEntry }), ...errors },
+        response: { 204: Type.Null(), ...errors },
       },
     },
-    async (request) => deleteDraftEntry(app.db, actorOf(request), request.params.id),
+    async (request, reply) => {
+      await deleteDraftEntry(app.db, actorOf(request), request.params.id);
+      return reply.code(204).send(null);
+    },
   );
 
   app.post(
@@ -215,12 +216,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/lexicon/draft',
     {
       onRequest: auth,
-      schema: { response: { 200: Type.Object({ discarded: Type.Integer() }), ...errors } },
+      schema: { response: { 204: Type.Null(), ...errors } },
     },
-    async () => {
+    async (request, reply) => {
       const discarded = await discardDraft(app.db);
       if (discarded === null) throw notFound('there is no draft to discard');
-      return { discarded };
+      request.log.info({ version: discarded, actor: actorOf(request) }, 'lexicon draft discarded');
+      return reply.code(204).send(null);
     },
   );
 
