@@ -4,6 +4,7 @@ import type {
   NotificationChannelListReply,
   NotificationChannelView,
   NotificationDeliveryListReply,
+  NotificationTestReply,
 } from '@cz/contracts';
 import { request } from './client';
 
@@ -31,9 +32,9 @@ export function deleteChannel(id: string): Promise<void> {
   return request<void>('DELETE', `/v1/notifications/channels/${encodeURIComponent(id)}`);
 }
 
-/** Sends a test notification now; any 2xx is a delivered test, an error reply carries the reason. */
-export function testChannel(id: string): Promise<unknown> {
-  return request<unknown>('POST', `/v1/notifications/channels/${encodeURIComponent(id)}/test`, {
+/** Sends a test notification now: 200 when the receiver took it, a 502 carries the reason. */
+export function testChannel(id: string): Promise<NotificationTestReply> {
+  return request<NotificationTestReply>('POST', `/v1/notifications/channels/${encodeURIComponent(id)}/test`, {
     silent: true,
   });
 }

@@ -623,6 +623,7 @@ const en: MessageSchema = {
       event: {
         raised: 'Raised',
         escalated: 'Escalated',
+        test: 'Channel test',
       },
       status: {
         pending: 'Pending',

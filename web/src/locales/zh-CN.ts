@@ -614,6 +614,7 @@ const zhCN = {
       event: {
         raised: '告警产生',
         escalated: '告警升级',
+        test: '渠道测试',
       },
       status: {
         pending: '待发送',
