@@ -29,7 +29,6 @@ import {
   type CompiledLexicon,
 } from '@cz/compliance/engine';
 import { DEFAULT_LEXICON } from '@cz/compliance/default-lexicon';
-import { seededRandom } from '@cz/testkit';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -43,6 +42,21 @@ function parseMib(argv: string[]): number {
   const value = at >= 0 ? Number(argv[at + 1]) : 4;
   if (!(value > 0)) throw new Error('--mib needs a positive number');
   return value;
+}
+
+/**
+ * mulberry32, as services/testkit's seededRandom: inlined so the memory probe's process loads only
+ * the engine (the test kit brings the database and Kafka clients, which the engine does not use).
+ */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 const random = seededRandom(20261203);

@@ -9,7 +9,8 @@
 
 const EMPTY = -1;
 
-class GrowableInt32 {
+/** An Int32Array that grows by doubling (build time only). */
+export class GrowableInt32 {
   data: Int32Array;
   length = 0;
   constructor(capacity = 1024) {
@@ -31,7 +32,13 @@ class GrowableInt32 {
 
 /** Builds the trie; `build()` freezes it into an Automaton. Pattern ids are given by the caller. */
 export class AutomatonBuilder {
-  private readonly edges = new Map<number, number>();
+  // edges go straight into the automaton's own layout: the root's table and the hashed table
+  // (grown by doubling), so building holds no per-edge JS objects
+  private readonly rootNext = new Int32Array(0x10000);
+  private hashState = new Int32Array(1024).fill(EMPTY);
+  private hashCode = new Uint16Array(1024);
+  private hashNext = new Int32Array(1024);
+  private edgeCount = 0;
   private readonly firstChild = new GrowableInt32();
   private readonly nextSibling = new GrowableInt32();
   private readonly edgeCode = new GrowableInt32();
@@ -55,11 +62,11 @@ export class AutomatonBuilder {
     let state = 0;
     for (let i = 0; i < pattern.length; i++) {
       const code = pattern.charCodeAt(i);
-      const key = state * 0x10000 + code;
-      let next = this.edges.get(key);
-      if (next === undefined) {
+      let next = state === 0 ? this.rootNext[code]! : this.lookup(state, code);
+      if (next <= 0) {
         next = this.newState(code);
-        this.edges.set(key, next);
+        if (state === 0) this.rootNext[code] = next;
+        else this.insert(state, code, next);
         this.nextSibling.data[next] = this.firstChild.data[state]!;
         this.firstChild.data[state] = next;
       }
@@ -70,45 +77,60 @@ export class AutomatonBuilder {
     this.firstPattern.data[state] = link;
   }
 
+  private lookup(state: number, code: number): number {
+    const mask = this.hashState.length - 1;
+    let slot = hashSlot(state, code, mask);
+    for (;;) {
+      const owner = this.hashState[slot]!;
+      if (owner === EMPTY) return 0;
+      if (owner === state && this.hashCode[slot] === code) return this.hashNext[slot]!;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private insert(state: number, code: number, next: number): void {
+    if (++this.edgeCount * 2 > this.hashState.length) this.grow();
+    const mask = this.hashState.length - 1;
+    let slot = hashSlot(state, code, mask);
+    while (this.hashState[slot] !== EMPTY) slot = (slot + 1) & mask;
+    this.hashState[slot] = state;
+    this.hashCode[slot] = code;
+    this.hashNext[slot] = next;
+  }
+
+  private grow(): void {
+    const [states, codes, nexts] = [this.hashState, this.hashCode, this.hashNext];
+    const capacity = states.length * 2;
+    this.hashState = new Int32Array(capacity).fill(EMPTY);
+    this.hashCode = new Uint16Array(capacity);
+    this.hashNext = new Int32Array(capacity);
+    const mask = capacity - 1;
+    for (let old = 0; old < states.length; old++) {
+      const state = states[old]!;
+      if (state === EMPTY) continue;
+      let slot = hashSlot(state, codes[old]!, mask);
+      while (this.hashState[slot] !== EMPTY) slot = (slot + 1) & mask;
+      this.hashState[slot] = state;
+      this.hashCode[slot] = codes[old]!;
+      this.hashNext[slot] = nexts[old]!;
+    }
+  }
+
   build(): Automaton {
     const states = this.firstPattern.length;
     const fail = new Int32Array(states);
     const report = new Int32Array(states);
-    const rootNext = new Int32Array(0x10000);
     const firstChild = this.firstChild.data;
     const nextSibling = this.nextSibling.data;
     const edgeCode = this.edgeCode.data;
     const firstPattern = this.firstPattern.data;
 
-    // the hashed edge table: every edge not from the root
-    const edgeCount = this.edges.size;
-    let capacity = 16;
-    while (capacity < edgeCount * 2) capacity *= 2;
-    const hashState = new Int32Array(capacity).fill(EMPTY);
-    const hashCode = new Uint16Array(capacity);
-    const hashNext = new Int32Array(capacity);
-    const mask = capacity - 1;
-    for (const [key, next] of this.edges) {
-      const state = Math.floor(key / 0x10000);
-      const code = key - state * 0x10000;
-      if (state === 0) {
-        rootNext[code] = next;
-        continue;
-      }
-      let slot = hashSlot(state, code, mask);
-      while (hashState[slot] !== EMPTY) slot = (slot + 1) & mask;
-      hashState[slot] = state;
-      hashCode[slot] = code;
-      hashNext[slot] = next;
-    }
-    this.edges.clear();
-
     const automaton = new Automaton(
-      rootNext,
-      hashState,
-      hashCode,
-      hashNext,
-      mask,
+      this.rootNext,
+      this.hashState,
+      this.hashCode,
+      this.hashNext,
+      this.hashState.length - 1,
       fail,
       report,
       firstPattern.slice(0, states),
