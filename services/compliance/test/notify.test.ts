@@ -136,7 +136,8 @@ describe('notifications: webhook, WeCom robot and e-mail against local receivers
       total.retrying += result.retrying;
       total.dead += result.dead;
       const [open] = await db.query<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM notification_delivery WHERE status IN ('pending', 'retrying')",
+        `SELECT COUNT(*) AS n FROM notification_delivery d JOIN notification_channel c ON c.id = d.channel_id
+         WHERE d.status IN ('pending', 'retrying') AND (c.enabled = 1 OR d.event = 'test')`,
       );
       if (Number(open!.n) === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -515,5 +516,21 @@ describe('notifications: webhook, WeCom robot and e-mail against local receivers
     const testCall = received.find((r) => r.path === '/hook?test=1');
     assert.equal(testCall?.body.event, 'test');
     assert.equal(testCall?.body.kind, 'notification.test');
+  });
+  it('a channel disabled after its deliveries were queued holds them; enabled again, they go out', async () => {
+    const channel = await insertChannel(db, keys, {
+      kind: 'webhook',
+      target: { url: `${base}/hook?held=1` },
+    });
+    const alertId = await insertAlert(db, keys, { corpId });
+    await queueRaisedNotifications(ds);
+    await db.query('UPDATE notification_channel SET enabled = 0 WHERE id = ?', [channel]);
+    await sendDueDeliveries(ds, keys, settings, sender.send);
+    assert.equal((await deliveriesOf(alertId))[0]!.status, 'pending');
+    assert.ok(!received.some((r) => r.path === '/hook?held=1'));
+    await db.query('UPDATE notification_channel SET enabled = 1 WHERE id = ?', [channel]);
+    await sendDueDeliveries(ds, keys, settings, sender.send);
+    assert.equal((await deliveriesOf(alertId))[0]!.status, 'sent');
+    assert.equal(received.filter((r) => r.path === '/hook?held=1').length, 1);
   });
 });

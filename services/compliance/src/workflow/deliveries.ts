@@ -49,7 +49,8 @@ export const backoffMs = (settings: WorkflowSettings, attempts: number) =>
  * ends. Sends run `sendConcurrency` at a time, each bounded by the request timeout: a receiver
  * that hangs or fails delays only its own deliveries. A failure is retried with backoff; after
  * `maxAttempts` the delivery is dead (kept with its last error until an operator retries it).
- * Channel tests (`event = 'test'`, queued by the portal) get one attempt.
+ * Channel tests (`event = 'test'`, queued by the portal) get one attempt. A disabled channel's
+ * deliveries wait (they go out if it is enabled again); its tests still run.
  */
 export async function sendDueDeliveries(
   db: DataSource,
@@ -62,6 +63,7 @@ export async function sendDueDeliveries(
   await db.query(
     `UPDATE notification_delivery SET lease_owner = ?, lease_until = ?
      WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+       AND (event = 'test' OR channel_id IN (SELECT id FROM notification_channel WHERE enabled = 1))
      ORDER BY next_attempt_at LIMIT ?`,
     [lease, new Date(now.getTime() + settings.leaseMs), now, now, settings.batchSize],
   );
