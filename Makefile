@@ -72,3 +72,7 @@ demo: ## Post the demo conversations again through the ingest API (idempotent)
 .PHONY: keys
 keys: ## Security officers' key-service CLI: make keys ARGS="status | rotate-request … | approve ID | rewrap | verify"
 	@set -a; for f in .stack/stack.env .stack/services.env; do [[ -f $$f ]] && source $$f; done; set +a; npx tsx services/keyservice/src/cli.ts $(ARGS)
+
+.PHONY: compliance
+compliance: ## Lexicon and retroactive scans CLI: make compliance ARGS="versions | test --text … | export --version N | rescan --from … --to … | rescan-status [ID] [--watch]"
+	@set -a; for f in .stack/stack.env .stack/services.env; do [[ -f $$f ]] && source $$f; done; set +a; npx tsx services/compliance/src/cli.ts $(ARGS)
