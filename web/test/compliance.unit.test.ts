@@ -6,6 +6,9 @@
  *   node --import tsx --test web/test/compliance.unit.test.ts
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import {
   ALERT_TRANSITIONS,
@@ -123,5 +126,35 @@ describe('labels', () => {
       { unit: 'h', value: 1 },
     ]);
     assert.deepEqual(durationParts(400), [{ unit: 's', value: 0 }]);
+  });
+});
+
+describe('message keys', () => {
+  const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
+  const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => /\.(vue|ts)$/.test(f));
+
+  const lookup = (messages: unknown, key: string): unknown =>
+    key
+      .split('.')
+      .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages);
+
+  test('every literal key the console translates exists in zh-CN and en', () => {
+    const missing: string[] = [];
+    let checked = 0;
+    for (const file of files) {
+      const code = readFileSync(path.join(src, file), 'utf8');
+      for (const match of code.matchAll(/\bt\(\s*'([A-Za-z0-9_.]+)'/g)) {
+        const key = match[1]!;
+        checked += 1;
+        for (const [name, messages] of [
+          ['zh-CN', zhCN],
+          ['en', en],
+        ] as const) {
+          if (typeof lookup(messages, key) !== 'string') missing.push(`${name} ${key} (${file})`);
+        }
+      }
+    }
+    assert.ok(checked > 300, `found ${checked} keys`);
+    assert.deepEqual(missing, []);
   });
 });

@@ -465,6 +465,7 @@ const en: MessageSchema = {
     },
     retroactive: 'Retro',
     retroactiveHint: 'Found by a retroactive scan with lexicon v{version}',
+    regexTerm: 'pattern {rule}',
     details: 'Details',
     selected: '{count} selected',
     bulkAcknowledge: 'Acknowledge selected',

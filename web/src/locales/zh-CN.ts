@@ -457,6 +457,7 @@ const zhCN = {
     },
     retroactive: '回溯',
     retroactiveHint: '由词库 v{version} 回溯扫描发现',
+    regexTerm: '正则规则 {rule}',
     details: '详情',
     selected: '已选 {count} 条',
     bulkAcknowledge: '批量确认',
