@@ -23,8 +23,11 @@ import {
   callerAuthPlugin,
   createServer,
   databasePlugin,
+  envString,
   errorHandlerPlugin,
   mainDataSourceOptions,
+  optionalClientTlsFromEnv,
+  secureFetchFor,
 } from '@cz/common';
 import {
   callerTokenFile,
@@ -330,5 +333,53 @@ describe('lexicon relay: portal → compliance (real MariaDB, key service)', () 
       await refused.close();
     }
     assert.equal((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM audit_event'))[0]!.n, rows);
+  });
+});
+
+describe('lexicon relay → the running compliance service (HTTPS, the portal credential of the stack)', () => {
+  let db: TestDatabase;
+  let portal: Awaited<ReturnType<typeof portalApp>>;
+  let session: string;
+
+  before(async () => {
+    db = await createTestDatabase();
+    portal = await portalApp(db, {
+      url: envString('CZ_COMPLIANCE_URL'),
+      token: portalToken,
+      fetch: secureFetchFor(optionalClientTlsFromEnv()),
+    });
+    await upsertUser(portal.db, {
+      username: 'auditor',
+      displayName: 'auditor',
+      roles: ['auditor'],
+      password: 'auditor#Pass2026',
+    });
+    session = (await portal.sessions.create('auditor')).token;
+  });
+  after(async () => {
+    await portal?.close();
+    await db?.drop();
+  });
+
+  test('[REG-03] the portal reads the versions and tests a text on the live service (read only)', async () => {
+    const headers = { authorization: `Bearer ${session}` };
+    const list = await portal.inject({ method: 'GET', url: '/v1/lexicon/versions', headers });
+    assert.equal(list.statusCode, 200, list.body);
+    const versions = list.json<LexiconVersionListReply>();
+    assert.ok(versions.published !== null, 'a published version (the defaults at least)');
+    assert.ok(Object.keys(versions.byCategory).length >= 9, JSON.stringify(versions.byCategory));
+    const text = '这款产品保本保息';
+    const tested = await portal.inject({
+      method: 'POST',
+      url: '/v1/lexicon/test',
+      headers,
+      payload: { text },
+    });
+    assert.equal(tested.statusCode, 200, tested.body);
+    const reply = tested.json<LexiconTestReply>();
+    assert.equal(reply.lexiconVersion, versions.published);
+    const hit = reply.hits.find((h) => h.category === 'guaranteed_return');
+    assert.ok(hit, JSON.stringify(reply.hits));
+    assert.equal(text.slice(hit.start, hit.end), '保本保息');
   });
 });
