@@ -101,25 +101,40 @@ const CUES = NEGATION_CUES.map(({ cue, window }) => ({ codes: normalisePhrase(cu
 );
 
 /** The term forms of a term entry: its phrase, its homophone phrases and its pinyin forms. */
-function termForms(entry: LexiconEntry): { text: string; via: Via }[] {
+/** The homophone phrases in the view's alphabet, once. */
+const PHRASES = Object.entries(PHRASE_VARIANTS).map(([phrase, variants]) => ({
+  key: normalisePhrase(phrase),
+  variants: variants.map((variant) => normalisePhrase(variant)),
+}));
+
+/** Term forms by term and pinyin setting: versions and drafts recompile mostly the same terms. */
+const formsCache = new Map<string, readonly { text: string; via: Via }[]>();
+const FORMS_CACHE_SIZE = 20_000;
+
+function termForms(entry: LexiconEntry): readonly { text: string; via: Via }[] {
+  const pinyinOn = entry.pinyin ?? isHanTerm(entry.pattern.trim());
+  const cacheKey = `${pinyinOn ? 1 : 0}${entry.pattern}`;
+  const cached = formsCache.get(cacheKey);
+  if (cached) return cached;
   const base = normalisePhrase(entry.pattern);
   const forms = new Map<string, Via>([[base, Via.Term]]);
-  const add = (text: string, via: Via) => {
-    const normalised = normalisePhrase(text);
+  const add = (normalised: string, via: Via) => {
     if (normalised.length > 0 && !forms.has(normalised) && forms.size < MAX_FORMS_PER_TERM)
       forms.set(normalised, via);
   };
-  for (const [phrase, variants] of Object.entries(PHRASE_VARIANTS)) {
-    const key = normalisePhrase(phrase);
+  for (const { key, variants } of PHRASES) {
     if (!base.includes(key)) continue;
-    for (const variant of variants) add(base.split(key).join(normalisePhrase(variant)), Via.Homophone);
+    for (const variant of variants) add(base.split(key).join(variant), Via.Homophone);
   }
-  const pinyinOn = entry.pinyin ?? isHanTerm(entry.pattern.trim());
   if (pinyinOn) {
-    for (const form of pinyinForms(entry.pattern.trim()))
-      add(form.text, form.via === 'pinyin' ? Via.Pinyin : Via.Initials);
+    for (const form of pinyinForms(entry.pattern.trim())) {
+      add(normalisePhrase(form.text), form.via === 'pinyin' ? Via.Pinyin : Via.Initials);
+    }
   }
-  return [...forms].map(([text, via]) => ({ text, via }));
+  const result = [...forms].map(([text, via]) => ({ text, via }));
+  if (formsCache.size >= FORMS_CACHE_SIZE) formsCache.clear();
+  formsCache.set(cacheKey, result);
+  return result;
 }
 
 class Lexicon implements CompiledLexicon {
