@@ -207,7 +207,18 @@ describe('portal notification channels, deliveries and SLA rules (admins; real M
     );
     assert.equal(mail.statusCode, 201, mail.body);
     const view = mail.json<NotificationChannelView>();
-    assert.equal(view.target, 'mailto:@bank.local,@hq.bank.local (2)');
+    // admins see the recipients (opened from the sealed target); the row keeps their domains only
+    assert.equal(view.target, 'risk.officer@bank.local, desk@hq.bank.local');
+    const [row] = await db.query<{ target_origin: string }>(
+      'SELECT target_origin FROM notification_channel WHERE id = ?',
+      [view.id],
+    );
+    assert.equal(row!.target_origin, 'mailto:@bank.local,@hq.bank.local (2)');
+    const [created] = (await auditOf('notification_channel.create')).filter(
+      (r) => r.target === `notification_channel:${view.id}`,
+    );
+    assert.equal(detailOf(created!).target, '2 recipient(s)');
+    assert.ok(!JSON.stringify(await db.query('SELECT detail FROM audit_event')).includes('risk.officer'));
     assert.deepEqual(await openChannelTarget(ds, keys, view.id), {
       to: ['risk.officer@bank.local', 'desk@hq.bank.local'],
     });

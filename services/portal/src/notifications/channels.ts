@@ -112,9 +112,18 @@ const COLUMNS =
 const categoriesOf = (value: string | LexiconCategory[]): LexiconCategory[] =>
   typeof value === 'string' ? (JSON.parse(value) as LexiconCategory[]) : value;
 
-export async function listChannels(db: DataSource, id?: string): Promise<NotificationChannelView[]> {
-  const rows = await db.query<ChannelRow[]>(
-    `SELECT ${COLUMNS} FROM notification_channel ${id ? 'WHERE id = ?' : ''} ORDER BY created_at, id`,
+/**
+ * The channels as admins see them: a URL channel by its origin (the path or query may hold a
+ * robot key), an e-mail channel by its recipients (opened from the sealed target: the row keeps
+ * only their domains).
+ */
+export async function listChannels(
+  db: DataSource,
+  keys: KeyProvider,
+  id?: string,
+): Promise<NotificationChannelView[]> {
+  const rows = await db.query<(ChannelRow & { sealed_target: Buffer })[]>(
+    `SELECT ${COLUMNS}, sealed_target FROM notification_channel ${id ? 'WHERE id = ?' : ''} ORDER BY created_at, id`,
     id ? [id] : [],
   );
   const counts = await db.query<{ channel_id: string; status: DeliveryStatus; n: string | number }[]>(
@@ -122,14 +131,25 @@ export async function listChannels(db: DataSource, id?: string): Promise<Notific
      WHERE event <> 'test' ${id ? 'AND channel_id = ?' : ''} GROUP BY channel_id, status`,
     id ? [id] : [],
   );
-  return rows.map((r) => {
+  const views: NotificationChannelView[] = [];
+  for (const r of rows) {
     const of = (status: DeliveryStatus) =>
       Number(counts.find((c) => c.channel_id === r.id && c.status === status)?.n ?? 0);
-    return {
+    const target =
+      r.kind === 'email'
+        ? (
+            (
+              JSON.parse(
+                (await openBuffer(r.sealed_target, keys, notificationChannelBinding(r.id))).toString('utf8'),
+              ) as Target
+            ).to ?? []
+          ).join(', ')
+        : r.target_origin;
+    views.push({
       id: r.id,
       name: r.name,
       kind: r.kind,
-      target: r.target_origin,
+      target,
       minSeverity: r.min_severity,
       categories: categoriesOf(r.categories),
       onEscalation: r.on_escalation === 1,
@@ -137,12 +157,17 @@ export async function listChannels(db: DataSource, id?: string): Promise<Notific
       counts: { sent: of('sent'), retrying: of('retrying') + of('pending'), dead: of('dead') },
       lastError: r.last_error,
       updatedAt: new Date(r.updated_at).toISOString(),
-    };
-  });
+    });
+  }
+  return views;
 }
 
-export async function getChannel(db: DataSource, id: string): Promise<NotificationChannelView> {
-  const [view] = await listChannels(db, id);
+export async function getChannel(
+  db: DataSource,
+  keys: KeyProvider,
+  id: string,
+): Promise<NotificationChannelView> {
+  const [view] = await listChannels(db, keys, id);
   if (!view) throw new AppError(404, 'not_found', 'no such notification channel');
   return view;
 }
@@ -189,7 +214,7 @@ export async function createChannel(
       now,
     ],
   );
-  return getChannel(db, id);
+  return getChannel(db, keys, id);
 }
 
 /**
@@ -202,7 +227,7 @@ export async function updateChannel(
   id: string,
   input: NotificationChannelInput,
 ): Promise<{ before: NotificationChannelView; after: NotificationChannelView; targetChanged: boolean }> {
-  const before = await getChannel(db, id);
+  const before = await getChannel(db, keys, id);
   const checked = targetOf(input, before.kind !== input.kind);
   const now = new Date();
   const fields = [
@@ -227,12 +252,16 @@ export async function updateChannel(
       [...fields, ...flags, id],
     );
   }
-  return { before, after: await getChannel(db, id), targetChanged: checked !== null };
+  return { before, after: await getChannel(db, keys, id), targetChanged: checked !== null };
 }
 
 /** Deletes a channel and its deliveries (nothing is sent for it afterwards). */
-export async function deleteChannel(db: DataSource, id: string): Promise<NotificationChannelView> {
-  const before = await getChannel(db, id);
+export async function deleteChannel(
+  db: DataSource,
+  keys: KeyProvider,
+  id: string,
+): Promise<NotificationChannelView> {
+  const before = await getChannel(db, keys, id);
   await db.transaction(async (tx) => {
     await tx.query('DELETE FROM notification_delivery WHERE channel_id = ?', [id]);
     await tx.query('DELETE FROM notification_channel WHERE id = ?', [id]);
@@ -349,7 +378,8 @@ export async function testChannel(
   id: string,
   waitMs: number,
 ): Promise<{ status: DeliveryStatus; error: string | null }> {
-  await getChannel(db, id);
+  const [exists] = await db.query<{ id: string }[]>('SELECT id FROM notification_channel WHERE id = ?', [id]);
+  if (!exists) throw new AppError(404, 'not_found', 'no such notification channel');
   const now = new Date();
   const result = await db.query<{ insertId?: number | string }>(
     `INSERT INTO notification_delivery (channel_id, alert_id, event, status, attempts, next_attempt_at, created_at)

@@ -38,7 +38,7 @@ const errors = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorRe
 const auditView = (view: NotificationChannelView) => ({
   name: view.name,
   kind: view.kind,
-  target: view.target,
+  target: view.kind === 'email' ? `${view.target.split(', ').length} recipient(s)` : view.target,
   minSeverity: view.minSeverity,
   categories: view.categories,
   onEscalation: view.onEscalation,
@@ -62,7 +62,7 @@ const routes: FastifyPluginAsyncTypebox<NotificationRouteOptions> = async (app, 
   app.get(
     '/v1/notifications/channels',
     { ...admin, schema: { response: { 200: NotificationChannelListReply, ...errors } } },
-    async () => ({ items: await listChannels(app.db) }),
+    async () => ({ items: await listChannels(app.db, app.keys) }),
   );
 
   app.post(
@@ -117,7 +117,7 @@ const routes: FastifyPluginAsyncTypebox<NotificationRouteOptions> = async (app, 
     { ...admin, schema: { params: NotificationChannelParams, response: { 204: Type.Null(), ...errors } } },
     async (request, reply) => {
       const actor = actorOf(request.user);
-      const before = await deleteChannel(app.db, request.params.id);
+      const before = await deleteChannel(app.db, app.keys, request.params.id);
       await appendAudit(app.db, {
         actor,
         action: 'notification_channel.delete',
