@@ -647,7 +647,7 @@ export const NotificationChannelView = Type.Object({
   id: Type.String(),
   name: Type.String(),
   kind: NotificationChannelKind,
-  /** the URL's origin only (the path may hold a robot key) */
+  /** the URL's origin only (the path may hold a robot key); e-mail: the recipients, comma-separated */
   target: Type.String(),
   minSeverity: AlertSeverity,
   categories: Type.Array(LexiconCategory),
