@@ -244,6 +244,15 @@ describe('compliance pages e2e (risk officer)', () => {
     );
     await page.waitForTimeout(500);
     await shot('reviews');
+    // 发现问题 needs a note: refused in place, nothing recorded
+    const issue = page.locator('[data-test="review-issue"]').first();
+    if ((await issue.count()) > 0) {
+      await issue.click();
+      const dialog = page.locator('[data-test="review-dialog"]');
+      await dialog.locator('[data-test="review-submit"]').click();
+      await dialog.locator('.el-form-item__error', { hasText: '发现问题时须填写说明' }).waitFor();
+      await dialog.getByRole('button', { name: '取消' }).click();
+    }
   });
 });
 
