@@ -6,7 +6,7 @@ import type { CompiledLexicon } from '../engine';
 import { insertAlerts, sealDrafts } from './alerts';
 import { lexiconVersion } from './lexicon-access';
 import { messageScanRecord, type ScanRecord } from './records';
-import { draftsOf } from './scan-batch';
+import { draftsOf, withDeadlockRetry } from './scan-batch';
 
 /*
  * Retroactive scans (`compliance_rescan`, created by the lexicon routes): one replica leases a job,
@@ -217,28 +217,30 @@ export async function runRescanJob(
     const finished = rows.length < pageSize;
     let raised = 0;
     try {
-      raised = await app.db.transaction(async (manager) => {
-        const inserted = await insertAlerts(manager, sealed);
-        const result = await manager.query<{ affectedRows?: number }>(
-          `UPDATE compliance_rescan SET scanned = scanned + ?, alerts = alerts + ?,
+      raised = await withDeadlockRetry(() =>
+        app.db.transaction('READ COMMITTED', async (manager) => {
+          const inserted = await insertAlerts(manager, sealed);
+          const result = await manager.query<{ affectedRows?: number }>(
+            `UPDATE compliance_rescan SET scanned = scanned + ?, alerts = alerts + ?,
                   cursor_time = COALESCE(?, cursor_time), cursor_id = COALESCE(UNHEX(?), cursor_id),
                   lease_until = DATE_ADD(NOW(3), INTERVAL ? MICROSECOND), updated_at = NOW(3)
                   ${finished ? ", status = 'done', total = scanned, lease_owner = NULL, lease_until = NULL" : ''}
             WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-          [
-            rows.length,
-            inserted,
-            last?.msgtime ?? null,
-            last?.id ?? null,
-            options.leaseMs * 1000,
-            job.id,
-            options.owner,
-          ],
-        );
-        // cancelled, or another replica took over after our lease ran out: nothing of this page counts
-        if ((result.affectedRows ?? 0) === 0) throw new LeaseLost();
-        return inserted;
-      });
+            [
+              rows.length,
+              inserted,
+              last?.msgtime ?? null,
+              last?.id ?? null,
+              options.leaseMs * 1000,
+              job.id,
+              options.owner,
+            ],
+          );
+          // cancelled, or another replica took over after our lease ran out: nothing of this page counts
+          if ((result.affectedRows ?? 0) === 0) throw new LeaseLost();
+          return inserted;
+        }),
+      );
     } catch (err) {
       if (err instanceof LeaseLost) return 'lost';
       throw err;

@@ -25,6 +25,21 @@ export interface ScanBatchResult {
 
 const LEXICON_WAIT_MS = 20000;
 
+/** Runs a transaction again when the database chose it as a deadlock victim (it was rolled back whole). */
+export async function withDeadlockRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const code =
+        (err as { code?: string; driverError?: { code?: string } }).driverError?.code ??
+        (err as { code?: string }).code;
+      if (code !== 'ER_LOCK_DEADLOCK' || attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
+    }
+  }
+}
+
 /** The published version; waits a little for the store to seed it, then lets the batch be retried. */
 async function lexiconForBatch(app: FastifyInstance): Promise<CompiledLexicon> {
   const deadline = Date.now() + LEXICON_WAIT_MS;
@@ -86,11 +101,14 @@ export async function scanBatch(
   const sealed = await sealDrafts(app.keys, drafts);
   let alerts = 0;
   if (sealed.length > 0 || decoded.poison.length > 0) {
-    alerts = await app.db.transaction(async (manager) => {
-      const raised = await insertAlerts(manager, sealed);
-      await recordScanFailures(manager, topic, partition, decoded.poison);
-      return raised;
-    });
+    alerts = await withDeadlockRetry(() =>
+      // READ COMMITTED: no gap locks, so batches of other partitions (and replicas) do not deadlock
+      app.db.transaction('READ COMMITTED', async (manager) => {
+        const raised = await insertAlerts(manager, sealed);
+        await recordScanFailures(manager, topic, partition, decoded.poison);
+        return raised;
+      }),
+    );
   }
   if (alerts > 0) context.raised();
   return { scanned: decoded.records.length, skipped: decoded.skipped, alerts, poison: decoded.poison };
