@@ -20,3 +20,4 @@ run keys npx tsx scripts/bench/keys-bench.ts
 run recordings npx tsx scripts/bench/recordings-bench.ts --mib "${BENCH_RECORDING_MIB:-1024}"
 run search env SIZE="${BENCH_SEARCH_SIZE:-1000000}" npx tsx scripts/bench/search-bench.ts
 run lexicon npx tsx scripts/bench/lexicon-bench.ts
+run compliance env BENCH_RESCAN_SIZE="${BENCH_RESCAN_SIZE:-100000}" npx tsx scripts/bench/compliance-bench.ts
