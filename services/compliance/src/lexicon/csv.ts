@@ -17,13 +17,13 @@ const BOM = '\uFEFF';
 const SEVERITIES = ['critical', 'warning', 'info'] as const;
 const KINDS = ['term', 'regex', 'proximity', 'allow'] as const;
 
-export interface CsvRecord {
+interface CsvRecord {
   /** 1-based line of the file where the record starts */
   line: number;
   fields: string[];
 }
 
-export class CsvSyntaxError extends Error {
+class CsvSyntaxError extends Error {
   constructor(
     readonly line: number,
     message: string,
@@ -121,7 +121,7 @@ export function entriesToCsv(entries: readonly LexiconEntry[]): string {
   return `${BOM}${rows.join('\r\n')}\r\n`;
 }
 
-export interface ParsedImport {
+interface ParsedImport {
   entries: LexiconEntry[];
   errors: LexiconLineError[];
 }

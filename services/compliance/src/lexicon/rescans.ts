@@ -13,7 +13,7 @@ import { getVersion, versionWithStatus } from './store';
 type Queryable = Pick<DataSource, 'query'> | Pick<EntityManager, 'query'>;
 
 /** records per second when the request names no rate: live traffic keeps its latency */
-export const DEFAULT_RESCAN_RATE = 2000;
+const DEFAULT_RESCAN_RATE = 2000;
 
 interface RescanRow {
   id: string;
@@ -36,7 +36,7 @@ interface RescanRow {
 const COLUMNS =
   'id, version, corp_id, org_unit_id, from_time, to_time, rate_per_second, status, scanned, total, alerts, requested_by, created_at, updated_at, error';
 
-export function rescanView(row: RescanRow): RescanJobView {
+function rescanView(row: RescanRow): RescanJobView {
   return {
     id: row.id,
     version: Number(row.version),
@@ -56,7 +56,7 @@ export function rescanView(row: RescanRow): RescanJobView {
   };
 }
 
-export interface CheckedRescan {
+interface CheckedRescan {
   version: number;
   corpId: string | null;
   orgUnitId: string | null;

@@ -41,9 +41,9 @@ const VERSION_COLUMNS =
   'version, status, entry_count, digest, note, created_by, created_at, published_by, published_at';
 
 /** the system's own name as an actor (seeding the defaults) */
-export const SYSTEM_ACTOR = 'system';
+const SYSTEM_ACTOR = 'system';
 
-export function versionView(row: VersionRow): LexiconVersionView {
+function versionView(row: VersionRow): LexiconVersionView {
   return {
     version: Number(row.version),
     status: row.status,
@@ -314,7 +314,7 @@ async function upsertEntry(tx: Queryable, draft: number, entry: LexiconEntry, ex
 }
 
 /** Throws 400 `invalid_entry` with the reason unless `entry` may be saved. */
-export function assertValidEntry(entry: unknown): asserts entry is LexiconEntry {
+function assertValidEntry(entry: unknown): asserts entry is LexiconEntry {
   const problem = entryProblem(entry);
   if (problem) throw badRequest('invalid_entry', problem);
 }

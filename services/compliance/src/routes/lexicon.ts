@@ -41,7 +41,7 @@ import {
 import { cancelRescan, checkRescan, getRescan, listRescans, queueRescan } from '../lexicon/rescans';
 
 /** the header naming the person a trusted caller (the portal) acts for */
-export const ACTOR_HEADER = 'x-cz-actor';
+const ACTOR_HEADER = 'x-cz-actor';
 const ACTOR = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 /** 1 MiB of text as JSON: up to 3 bytes per character in UTF-8, 6 when escaped */

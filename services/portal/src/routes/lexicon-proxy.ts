@@ -38,7 +38,7 @@ export interface ComplianceRelayOptions {
 }
 
 /** who may do what in 词库管理 (publish is an admin action until maker-checker approvals exist) */
-export const LEXICON_ROLES = {
+const LEXICON_ROLES = {
   read: ['auditor', 'risk_officer', 'admin'],
   edit: ['risk_officer', 'admin'],
   publish: ['admin'],
@@ -133,7 +133,7 @@ const rescanSummary = (job: RescanJobView) => ({
  * Every change is written to the audit trail once the compliance service has applied it; the
  * tester's text is never recorded or logged.
  */
-export const LEXICON_ROUTES: readonly Route[] = [
+const LEXICON_ROUTES: readonly Route[] = [
   {
     method: 'GET',
     url: '/v1/lexicon/versions',
