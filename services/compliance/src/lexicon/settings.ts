@@ -6,7 +6,7 @@ export interface LexiconSettings {
   compiledCacheSize: number;
 }
 
-export const lexiconDefaults: Readonly<LexiconSettings> = { refreshMs: 2000, compiledCacheSize: 2 };
+export const lexiconDefaults: Readonly<LexiconSettings> = { refreshMs: 2000, compiledCacheSize: 1 };
 
 const positive = (raw: string | undefined, fallback: number): number => {
   const value = raw === undefined ? NaN : Number(raw);

@@ -56,7 +56,12 @@ export default fp<{ settings: Partial<LexiconSettings> }>(
       if (!published) return;
       if (live && live.compiled.version === published.version && live.digest === published.digest) return;
       const started = Date.now();
-      const compiled = await once(`v${published.version}`, () => compileVersion(published.version));
+      // a draft just published here was compiled for the tester already: same entries, same digest
+      const fromDraft =
+        draftCache?.key === `d${published.version}:${published.digest}` ? draftCache.compiled : null;
+      const compiled =
+        fromDraft ?? (await once(`v${published.version}`, () => compileVersion(published.version)));
+      if (fromDraft) draftCache = null;
       // versions only grow: a slower, older refresh never replaces a newer one
       if (live && live.compiled.version > published.version) return;
       const previous = live;
@@ -81,7 +86,11 @@ export default fp<{ settings: Partial<LexiconSettings> }>(
 
     const draft = async (): Promise<CompiledLexicon | null> => {
       const view = await versionWithStatus(app.db, 'draft');
-      if (!view) return null;
+      if (!view) {
+        // published or discarded: its compiled form is no longer needed
+        draftCache = null;
+        return null;
+      }
       const key = `d${view.version}:${view.digest}`;
       if (draftCache?.key === key) return draftCache.compiled;
       const compiled = await once(key, () => compileVersion(view.version));
