@@ -1,14 +1,13 @@
 import type { HitVia, LexiconEntry, LexiconHit } from '@cz/contracts';
 import { Automaton, AutomatonBuilder, GrowableInt32 } from './automaton';
-import { BASE_TABLE, BREAK, NormalisedView, normalisePhrase, VIEW_TABLE } from './normalise';
+import { BASE_TABLE, NormalisedView, normalisePhrase } from './normalise';
 import { isHanTerm, pinyinForms } from './pinyin';
 import { compileRegex, regexGate, regexMatches, regexProblem } from './regex';
 import type { CompiledLexicon, EntryValidator, LexiconCompiler } from './types';
 import { CLAUSE_BREAKS, NEGATION_CUES, PHRASE_VARIANTS } from './variants';
 
 export type { CompiledLexicon, EntryValidator, LexiconCompiler } from './types';
-export { NormalisedView, normalisePhrase } from './normalise';
-export { LINEAR_ENGINE } from './regex';
+export { NormalisedView } from './normalise';
 
 /*
  * The lexicon engine: compile a lexicon version once (automaton, regexes, cues), then scan texts.
@@ -454,4 +453,3 @@ export const automatonMatchCount = (lexicon: CompiledLexicon, view: NormalisedVi
 export const lexiconStats = (lexicon: CompiledLexicon) =>
   lexicon instanceof Lexicon ? lexicon.stats : { states: 0, bytes: 0, patterns: 0 };
 
-export { BREAK, VIEW_TABLE };
