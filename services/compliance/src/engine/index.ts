@@ -452,4 +452,3 @@ export const automatonMatchCount = (lexicon: CompiledLexicon, view: NormalisedVi
 /** The compiled lexicon's automaton figures, for the benchmark. */
 export const lexiconStats = (lexicon: CompiledLexicon) =>
   lexicon instanceof Lexicon ? lexicon.stats : { states: 0, bytes: 0, patterns: 0 };
-
