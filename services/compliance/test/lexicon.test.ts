@@ -424,7 +424,7 @@ describe('lexicon store and API (real MariaDB)', () => {
     });
     assert.equal(wrong.statusCode, 403);
     const badActor = await call('PUT', '/v1/lexicon/draft/entries/acme-010', custom('acme-010', '词十'), {
-      'x-cz-actor': 'admin; DROP TABLE',
+      'x-cz-actor': encodeURIComponent('admin; DROP TABLE'),
     });
     assert.equal(badActor.statusCode, 400);
   });

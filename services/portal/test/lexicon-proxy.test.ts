@@ -303,6 +303,22 @@ describe('lexicon relay: portal → compliance (real MariaDB, key service)', () 
     assert.equal(cancelled.json<RescanJobView>().status, 'cancelled');
     assert.equal((await as('risk', 'POST', '/v1/lexicon/rescans', { from: 'x', to: 'y' })).statusCode, 400);
     assert.equal((await as('auditor', 'GET', '/v1/lexicon/versions/999/entries')).statusCode, 404);
+    // a username outside ASCII reaches the compliance service intact (percent-encoded on the way)
+    await upsertUser(portal.db, {
+      username: '风控张敏',
+      displayName: '张敏',
+      roles: ['risk_officer'],
+      password: 'Zhang#Pass2026',
+    });
+    const zhang = (await portal.sessions.create('风控张敏')).token;
+    const byZhang = await portal.inject({
+      method: 'POST',
+      url: '/v1/lexicon/rescans',
+      headers: { authorization: `Bearer ${zhang}` },
+      payload: { from: '2026-02-03T00:00:00Z', to: '2026-02-04T00:00:00Z' },
+    });
+    assert.equal(byZhang.statusCode, 202, byZhang.body);
+    assert.equal(byZhang.json<RescanJobView>().requestedBy, '风控张敏');
     const [startRow] = await auditRows('lexicon.rescan.start');
     assert.equal(startRow?.target, `lexicon-rescan:${job.id}`);
     const [cancelRow] = await auditRows('lexicon.rescan.cancel');

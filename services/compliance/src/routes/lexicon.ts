@@ -42,7 +42,8 @@ import { cancelRescan, checkRescan, getRescan, listRescans, queueRescan } from '
 
 /** the header naming the person a trusted caller (the portal) acts for */
 const ACTOR_HEADER = 'x-cz-actor';
-const ACTOR = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+/** a portal username, percent-encoded in the header (usernames need not be ASCII): no spaces or control characters */
+const ACTOR = /^[^\s\p{Cc};]{1,64}$/u;
 
 /** 1 MiB of text as JSON: up to 3 bytes per character in UTF-8, 6 when escaped */
 const TEST_BODY_LIMIT = 7 * 1024 * 1024;
@@ -93,9 +94,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const actorOf = (request: FastifyRequest): string => {
     const header = request.headers[ACTOR_HEADER];
     if (header === undefined) return callerOf(request).name;
-    if (typeof header !== 'string' || !ACTOR.test(header))
-      throw badRequest('bad_actor', `${ACTOR_HEADER} must be a username`);
-    return header;
+    let actor: string | undefined;
+    try {
+      actor = typeof header === 'string' ? decodeURIComponent(header) : undefined;
+    } catch {
+      actor = undefined;
+    }
+    if (actor === undefined || !ACTOR.test(actor))
+      throw badRequest('bad_actor', `${ACTOR_HEADER} must be a percent-encoded username`);
+    return actor;
   };
 
   app.get(

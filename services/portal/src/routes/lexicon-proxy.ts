@@ -331,7 +331,8 @@ const routes: FastifyPluginAsyncTypebox<ComplianceRelayOptions> = async (app, op
     }
     const headers: Record<string, string> = {
       authorization: `Bearer ${options.token}`,
-      'x-cz-actor': user.username,
+      // percent-encoded: a header carries Latin-1 only, a username may be Chinese
+      'x-cz-actor': encodeURIComponent(user.username),
       accept: route.url.endsWith('/export') ? 'text/csv' : 'application/json',
     };
     let body: string | undefined;
