@@ -16,6 +16,7 @@ import type { CallAccepted, CallDetailRecord, ErrorReply, IngestBatchReply } fro
 import { wecomMediaId } from '@cz/common';
 import { callerHeaders } from '@cz/testkit';
 import { DEMO_CORP, demoCustomers, demoEmployees as employees, demoRandom } from './people';
+import { complianceScenarioEvents, complianceScenarioMessages } from './compliance-scenarios';
 
 const INGEST_URL = process.env.CZ_INGEST_URL ?? 'http://127.0.0.1:8081';
 const RECORDINGS_URL = process.env.CZ_RECORDINGS_URL ?? 'http://127.0.0.1:8084';
@@ -427,6 +428,26 @@ for (let i = 0; i < messages.length; i += 500) {
   }
   accepted += body.accepted.length;
 }
+// the compliance scenarios (mis-selling, evasions, a complaint two days old, negations …): the
+// compliance service finds their alerts, nothing here raises one
+const scenarios = complianceScenarioMessages();
+for (const [url, payload] of [
+  ['/v1/wecom/messages', { corpId: CORP_ID, messages: scenarios }],
+  ['/v1/events', { corpId: CORP_ID, events: complianceScenarioEvents() }],
+] as const) {
+  const res = await fetch(`${INGEST_URL}${url}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...callerHeaders() },
+    body: JSON.stringify(payload),
+  });
+  if (res.status !== 202) {
+    console.error(
+      `demo compliance scenarios (${url}) failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`,
+    );
+    process.exit(1);
+  }
+}
+accepted += scenarios.length;
 // the attachments' bytes, as the puller stores them after fetching them from WeCom (idempotent)
 let uploaded = 0;
 for (const media of mediaUploads) {

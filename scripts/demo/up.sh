@@ -10,4 +10,6 @@ if [[ -f "$STACK_DIR/demo-loaded" ]]; then
 fi
 cz_step "demo data"
 npx tsx scripts/demo/load-demo.ts
+# compliance scans the demo as it arrives: wait (bounded) for its alerts, set a few states
+npx tsx scripts/demo/wait-alerts.ts
 touch "$STACK_DIR/demo-loaded"
