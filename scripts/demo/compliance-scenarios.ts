@@ -105,7 +105,7 @@ const SCENARIOS: readonly Scenario[] = [
     employee: 4,
     customer: 'wmDemoCx07',
     lines: [
-      { employee: false, text: '这个理财保本吗？' },
+      { employee: false, text: '这个理财有风险吗？' },
       { employee: true, text: '这款产品不保本，过往业绩不代表未来表现，请您仔细阅读风险揭示书。' },
       { employee: true, text: '请勿私下转账，我们不收取任何加急费，所有费用以合同为准。' },
       { employee: false, text: '好的，明天上午去网点办理。' },
