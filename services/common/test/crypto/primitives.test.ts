@@ -5,6 +5,7 @@ import {
   createHash,
   getCiphers,
   getHashes,
+  hkdfSync,
   randomBytes,
 } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -130,6 +131,11 @@ describe('SM3 (GB/T 32905-2016)', () => {
       const salt = randomBytes(saltLength);
       const info = randomBytes(10);
       assert.deepEqual(hkdfSm3(ikm, salt, info, length), rfc5869(ikm, salt, info, length));
+      // and OpenSSL's own HKDF (what earlier versions called): the same bytes
+      assert.deepEqual(
+        hkdfSm3(ikm, salt, info, length),
+        Buffer.from(hkdfSync('sm3', ikm, salt, info, length)),
+      );
     }
     assert.deepEqual(
       hkdfSm3(hex('00'), hex('01'), 'enc', 16),
