@@ -13,8 +13,8 @@
  *   npx tsx scripts/bench/compliance-bench.ts
  *   BENCH_COMPLIANCE_RATE=1000 BENCH_COMPLIANCE_SECONDS=30 BENCH_RESCAN_SIZE=1000000 npx tsx …
  *
- * Bench corps are `bench-compliance-<random>`: their alerts stay in the live database (like any
- * archived message), bench databases are dropped. Not part of `make test`.
+ * Bench corps are `bench-compliance-<random>`: their messages and alerts are removed from the live
+ * database at the end of each load (scripts/bench/bench-corp.ts), bench databases are dropped. Not part of `make test`.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +42,7 @@ import {
   repoRoot,
   testCallerAuth,
 } from '@cz/testkit';
+import { removeBenchCorp } from './bench-corp';
 import { DEFAULT_LEXICON } from '@cz/compliance/default-lexicon';
 
 loadStackEnv();
@@ -149,6 +150,7 @@ async function liveLoad(label: string, seconds: number) {
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
   };
+  await removeBenchCorp(corpId, () => undefined);
   console.log(
     `${label}: ${result.sent} msgs at ${result.rate} msgs/s; ${result.alerted}/${result.expected} expected alerts published; ` +
       `ingest → alert published p50 ${result.p50} ms, p95 ${result.p95} ms, p99 ${result.p99} ms`,

@@ -54,6 +54,7 @@ import {
 import { sealBuffer, sealedKeyInfo } from '@cz/common/crypto';
 import { TokenHasher, parseQuery } from '@cz/common/search';
 import { callerHeaders, loadStackEnv, seededRandom } from '@cz/testkit';
+import { removeBenchCorp } from './bench-corp';
 import portal, {
   DEFAULT_LIMITS,
   KIND_CALL,
@@ -931,49 +932,9 @@ async function trimTopic(before: number) {
   }
 }
 
-/**
- * Removes a bench corp's rows from cz_main again (`CLEAN_CORP=<corp>` runs only this). Token rows
- * have no index by document, so they are found by a scan bounded to the corp's time range.
- */
 async function removeCorp(corp: string) {
   log(`removing corp ${corp} from cz_main`);
-  const db = await mysql.createConnection({
-    ...databaseConfig(),
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-  });
-  try {
-    await db.query(
-      'CREATE TEMPORARY TABLE bench_ids (id BINARY(16) NOT NULL, msgtime DATETIME(3) NOT NULL, PRIMARY KEY (id))',
-    );
-    await db.query('INSERT INTO bench_ids SELECT UNHEX(id), msgtime FROM message WHERE corp_id = ?', [corp]);
-    const [range] = await db.query(
-      'SELECT MIN(msgtime) AS lo, MAX(msgtime) AS hi, COUNT(*) AS n FROM bench_ids',
-    );
-    const { lo, hi, n } = (range as { lo: Date | null; hi: Date | null; n: string }[])[0]!;
-    if (lo && hi) {
-      await db.query(
-        'DELETE t FROM search_token t JOIN bench_ids b ON b.id = t.doc_id AND b.msgtime = t.doc_time WHERE t.doc_time BETWEEN ? AND ?',
-        [lo, hi],
-      );
-      await db.query(
-        'DELETE r FROM message_recipient r JOIN bench_ids b ON r.msgtime = b.msgtime AND r.message_id = LOWER(HEX(b.id))',
-      );
-      await db.query('DELETE k FROM message_key k JOIN bench_ids b ON k.id = b.id');
-    }
-    for (const table of [
-      'message',
-      'conversation',
-      'conversation_participant',
-      'customer',
-      'wecom_seq_tracker',
-      'completeness_day',
-    ])
-      await db.query(`DELETE FROM ${table} WHERE corp_id = ?`, [corp]).catch(() => undefined);
-    log(`removed ${n} messages of ${corp}`);
-  } finally {
-    await db.end();
-  }
+  await removeBenchCorp(corp, log);
 }
 
 if (process.env.CLEAN_CORP) await removeCorp(process.env.CLEAN_CORP);
