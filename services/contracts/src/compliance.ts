@@ -253,8 +253,22 @@ export const LexiconImportReply = Type.Object({
   changed: Type.Integer(),
   removed: Type.Integer(),
   errors: Type.Array(LexiconLineError),
+  /** the draft version the file went into */
+  draft: Type.Optional(Type.Integer()),
 });
 export type LexiconImportReply = Static<typeof LexiconImportReply>;
+
+/** The 400 of an import: the error reply with every line's problem (nothing applied). */
+export const LexiconImportRefusal = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  applied: Type.Optional(Type.Integer()),
+  added: Type.Optional(Type.Integer()),
+  changed: Type.Optional(Type.Integer()),
+  removed: Type.Optional(Type.Integer()),
+  errors: Type.Optional(Type.Array(LexiconLineError)),
+});
+export type LexiconImportRefusal = Static<typeof LexiconImportRefusal>;
 
 /** `GET /v1/lexicon/diff?from=&to=` */
 export const LexiconDiffQuery = Type.Object(
@@ -336,6 +350,16 @@ export const RescanJobView = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
 });
 export type RescanJobView = Static<typeof RescanJobView>;
+
+/** The 200 of `POST /v1/lexicon/draft/publish`: the new version, the one it replaced, the scan queued with it. */
+export const LexiconPublishReply = Type.Composite([
+  LexiconVersionView,
+  Type.Object({
+    previous: Type.Union([Type.Integer(), Type.Null()]),
+    rescan: Type.Union([RescanJobView, Type.Null()]),
+  }),
+]);
+export type LexiconPublishReply = Static<typeof LexiconPublishReply>;
 
 export const RescanJobListReply = Type.Object({ items: Type.Array(RescanJobView) });
 export type RescanJobListReply = Static<typeof RescanJobListReply>;

@@ -10,14 +10,15 @@ import {
   LexiconEntryListReply,
   LexiconEntryParams,
   LexiconEntryQuery,
+  LexiconImportRefusal,
+  LexiconImportReply,
   LexiconImportRequest,
-  LexiconLineError,
+  LexiconPublishReply,
   LexiconPublishRequest,
   LexiconTestReply,
   LexiconTestRequest,
   LexiconVersionListReply,
   LexiconVersionParams,
-  LexiconVersionView,
   RescanJobListReply,
   RescanJobParams,
   RescanJobView,
@@ -59,26 +60,6 @@ const errors = {
   413: ErrorReply,
   503: ErrorReply,
 };
-
-/** An import refused: the error reply and every line's problem (nothing applied). */
-const ImportRefusal = Type.Object({
-  code: Type.String(),
-  message: Type.String(),
-  applied: Type.Optional(Type.Integer()),
-  added: Type.Optional(Type.Integer()),
-  changed: Type.Optional(Type.Integer()),
-  removed: Type.Optional(Type.Integer()),
-  errors: Type.Optional(Type.Array(LexiconLineError)),
-});
-const ImportApplied = Type.Object({
-  applied: Type.Integer(),
-  added: Type.Integer(),
-  changed: Type.Integer(),
-  removed: Type.Integer(),
-  errors: Type.Array(LexiconLineError),
-  /** the draft the file went into */
-  draft: Type.Integer(),
-});
 
 /**
  * Lexicon management for trusted callers holding `compliance.lexicon` (the portal relays the
@@ -199,7 +180,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: IMPORT_BODY_LIMIT,
       schema: {
         body: LexiconImportRequest,
-        response: { 200: ImportApplied, ...errors, 400: ImportRefusal },
+        response: { 200: LexiconImportReply, ...errors, 400: LexiconImportRefusal },
       },
     },
     async (request, reply) => {
@@ -249,15 +230,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         body: LexiconPublishRequest,
         response: {
-          200: Type.Composite([
-            LexiconVersionView,
-            Type.Object({
-              /** the version it replaced */
-              previous: Type.Union([Type.Integer(), Type.Null()]),
-              /** the retroactive scan queued with it */
-              rescan: Type.Union([RescanJobView, Type.Null()]),
-            }),
-          ]),
+          200: LexiconPublishReply,
           ...errors,
         },
       },

@@ -10,15 +10,15 @@ import {
   LexiconEntryListReply,
   LexiconEntryParams,
   LexiconEntryQuery,
+  LexiconImportRefusal,
   LexiconImportReply,
   LexiconImportRequest,
-  LexiconLineError,
+  LexiconPublishReply,
   LexiconPublishRequest,
   LexiconTestReply,
   LexiconTestRequest,
   LexiconVersionListReply,
   LexiconVersionParams,
-  LexiconVersionView,
   RescanJobListReply,
   RescanJobParams,
   RescanJobView,
@@ -60,25 +60,6 @@ const errors = {
   502: ErrorReply,
   503: ErrorReply,
 };
-
-/** An import refused by the compliance service: every line's problem, nothing applied. */
-const ImportRefusal = Type.Object({
-  code: Type.String(),
-  message: Type.String(),
-  applied: Type.Optional(Type.Integer()),
-  added: Type.Optional(Type.Integer()),
-  changed: Type.Optional(Type.Integer()),
-  removed: Type.Optional(Type.Integer()),
-  errors: Type.Optional(Type.Array(LexiconLineError)),
-});
-
-const PublishReply = Type.Composite([
-  LexiconVersionView,
-  Type.Object({
-    previous: Type.Union([Type.Integer(), Type.Null()]),
-    rescan: Type.Union([RescanJobView, Type.Null()]),
-  }),
-]);
 
 interface Upstream {
   status: number;
@@ -200,9 +181,9 @@ const LEXICON_ROUTES: readonly Route[] = [
     schema: {
       body: LexiconImportRequest,
       response: {
-        200: Type.Composite([LexiconImportReply, Type.Object({ draft: Type.Optional(Type.Integer()) })]),
+        200: LexiconImportReply,
         ...errors,
-        400: ImportRefusal,
+        400: LexiconImportRefusal,
       },
     },
     audit: {
@@ -240,15 +221,12 @@ const LEXICON_ROUTES: readonly Route[] = [
     url: '/v1/lexicon/draft/publish',
     roles: LEXICON_ROLES.publish,
     bodyLimit: SMALL_BODY_LIMIT,
-    schema: { body: LexiconPublishRequest, response: { 200: PublishReply, ...errors } },
+    schema: { body: LexiconPublishRequest, response: { 200: LexiconPublishReply, ...errors } },
     audit: {
       action: 'lexicon.publish',
-      target: (_request, upstream) => `lexicon-version:${(upstream.body as LexiconVersionView).version}`,
+      target: (_request, upstream) => `lexicon-version:${(upstream.body as LexiconPublishReply).version}`,
       detail: (request, upstream) => {
-        const view = upstream.body as LexiconVersionView & {
-          previous: number | null;
-          rescan: RescanJobView | null;
-        };
+        const view = upstream.body as LexiconPublishReply;
         return {
           version: view.version,
           previous: view.previous,
