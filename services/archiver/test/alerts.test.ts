@@ -48,7 +48,7 @@ const alertOf = (corpId: string, fields: Partial<AlertV1> = {}): AlertV1 => ({
   ...fields,
 });
 
-const message = (msgid: string, msgtime: number, content = '这款产品保本保息') => ({
+const message = (msgid: string, msgtime: number, content = '这款产品的说明书请查收') => ({
   msgid,
   action: 'send',
   from: 'liqiang',

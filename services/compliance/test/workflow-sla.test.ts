@@ -64,7 +64,7 @@ describe('SLA escalation up the org tree (real MariaDB)', () => {
     });
     const recordTime = new Date(Date.now() - 25 * HOUR);
     // the flow's due time: a complaint's 24 h run from the record's time (REG-11)
-    const due = slaDueAt(24, { recordTime, raisedAt: new Date(), retroactive: false });
+    const due = slaDueAt(24, { category: 'complaint', recordTime, raisedAt: new Date(), retroactive: false });
     const overdue = await insertAlert(db, keys, {
       corpId,
       category: 'complaint',
@@ -78,7 +78,7 @@ describe('SLA escalation up the org tree (real MariaDB)', () => {
       corpId,
       category: 'complaint',
       recordTime: recent,
-      dueAt: slaDueAt(24, { recordTime: recent, raisedAt: new Date(), retroactive: false }),
+      dueAt: slaDueAt(24, { category: 'complaint', recordTime: recent, raisedAt: new Date(), retroactive: false }),
       orgUnitId: 'lujiazui',
     });
     const resolved = await insertAlert(db, keys, {

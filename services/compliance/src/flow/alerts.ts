@@ -93,6 +93,7 @@ export function draftAlerts(
       orgUnitId: context.orgUnitId,
       raisedAt: context.raisedAt,
       dueAt: slaDueAt(hours, {
+        category: first.category,
         recordTime: record.docTime,
         raisedAt: context.raisedAt,
         retroactive: context.retroactive,

@@ -49,7 +49,7 @@ export async function escalateAlert(
   const parent = current ? await parentUnit(db, alert.corp_id, current) : null;
   const assigned = parent ?? current;
   const hours = slaHours(context.rules, alert.category as LexiconCategory | null, alert.severity);
-  const dueAt = slaDueAt(hours, { recordTime: null, raisedAt: now, retroactive: true });
+  const dueAt = slaDueAt(hours, { category: null, recordTime: null, raisedAt: now, retroactive: true });
   return db.transaction('READ COMMITTED', async (tx) => {
     const result = await tx.query<{ affectedRows?: number }>(
       `UPDATE compliance_alert

@@ -41,14 +41,17 @@ export function slaHours(
 }
 
 /**
- * When an alert is due. A live alert's clock starts at the record's time (a complaint made at
- * 09:00 is due at 09:00 the next day, however long the pipeline took); an alert found by a
- * retroactive scan starts its clock when it is raised (nobody could have acted earlier).
+ * When an alert is due. A complaint's clock starts at the record's time (REG-11: a customer who
+ * complained at 09:00 is owed an answer by 09:00 the next day, however late the record reached
+ * us); every other alert's clock starts when it is raised, the moment someone could act on it. An
+ * alert found by a retroactive scan starts its clock when raised, complaint or not (nobody could
+ * have acted earlier).
  */
 export function slaDueAt(
   hours: number,
-  at: { recordTime: Date | null; raisedAt: Date; retroactive: boolean },
+  at: { category: LexiconCategory | null; recordTime: Date | null; raisedAt: Date; retroactive: boolean },
 ): Date {
-  const start = at.retroactive || at.recordTime === null ? at.raisedAt : at.recordTime;
+  const fromRecord = at.category === 'complaint' && !at.retroactive && at.recordTime !== null;
+  const start = fromRecord && at.recordTime ? at.recordTime : at.raisedAt;
   return new Date(start.getTime() + hours * HOUR_MS);
 }
