@@ -60,24 +60,32 @@ async function portal(path: string, body: unknown, token?: string) {
   return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
 }
 
-const login = await portal('/v1/auth/login', { username: 'admin', password: 'Admin#2026' });
-const token = typeof login.body.token === 'string' ? login.body.token : undefined;
+// once per demo: a second `make up` finds the states already set
+const handled = await count("status IN ('acknowledged', 'resolved')");
+const login =
+  handled > 0 ? undefined : await portal('/v1/auth/login', { username: 'admin', password: 'Admin#2026' });
+const token = typeof login?.body.token === 'string' ? login.body.token : undefined;
 if (token) {
+  // two live (not overdue) alerts of ordinary demo conversations: one acknowledged, one resolved
   const [open] = (await db.query(
-    `SELECT id FROM compliance_alert WHERE corp_id = ? AND status = 'open' AND msgid LIKE 'demo-%'
-      AND msgid NOT LIKE 'demo-cx-%' ORDER BY id LIMIT 2`,
+    `SELECT id FROM compliance_alert WHERE corp_id = ? AND status = 'open' AND due_at > NOW(3)
+      AND msgid LIKE 'demo-%' AND msgid NOT LIKE 'demo-cx-%' ORDER BY id LIMIT 2`,
     [DEMO_CORP],
   )) as unknown as [{ id: string }[]];
   const [acknowledge, resolve] = open;
-  if (acknowledge) await portal(`/v1/alerts/${acknowledge.id}/actions`, { action: 'acknowledge' }, token);
-  if (resolve) {
-    await portal(
-      `/v1/alerts/${resolve.id}/actions`,
-      { action: 'resolve', note: '已与客户经理面谈并重新做风险揭示，客户确认知晓产品风险。' },
-      token,
-    );
+  const actions = [
+    acknowledge && { id: acknowledge.id, body: { action: 'acknowledge' } },
+    resolve && {
+      id: resolve.id,
+      body: { action: 'resolve', note: '已与客户经理面谈并重新做风险揭示，客户确认知晓产品风险。' },
+    },
+  ];
+  for (const action of actions) {
+    if (!action) continue;
+    const reply = await portal(`/v1/alerts/${action.id}/actions`, action.body, token);
+    if (reply.status !== 200) console.warn(`demo alerts: ${action.body.action} answered ${reply.status}`);
   }
-} else {
+} else if (login) {
   console.warn(`demo alerts: the portal login as admin answered ${login.status}; no alert states set`);
 }
 
