@@ -55,12 +55,13 @@ const base = Date.UTC(2025, 1, 3, 4) + Math.floor(Math.random() * 10_000) * 3_60
 const MIN = 60_000;
 const range = { from: new Date(base - MIN).toISOString(), to: new Date(base + 10 * MIN).toISOString() };
 
+// no lexicon term in any text: the running compliance engine raises no alerts of its own on them
 const CHATS = [
-  { msgid: 'm1', at: base, text: '您好，这款理财保本保息' },
+  { msgid: 'm1', at: base, text: '您好，这款理财的起息日是周三' },
   { msgid: 'm2', at: base + MIN, text: '请问利率多少' },
   { msgid: 'm3', at: base + 2 * MIN, text: '好的谢谢' },
   { msgid: 'm4', at: base + 3 * MIN, text: '明天来签合同' },
-  { msgid: 'm5', at: base + 4 * MIN, text: '稳赚不赔的产品' },
+  { msgid: 'm5', at: base + 4 * MIN, text: '这款产品的净值每日公布' },
   { msgid: 'm6', at: base + 5 * MIN, text: '收到' },
 ];
 const CALL_ID = `CALL-${randomBytes(3).toString('hex')}`;
@@ -390,7 +391,7 @@ describe('search and conversation view: alerts attached, call transcripts indexe
     assert.deepEqual(await ids({ q: '提前还款' }), [CALL_PK]);
     assert.deepEqual(await ids({ q: '违约金', kind: 'message' }), []);
     // only in chats
-    assert.deepEqual(await ids({ q: '保本保息' }), [idOf('m1')]);
+    assert.deepEqual(await ids({ q: '起息日' }), [idOf('m1')]);
     // tokens the transcript has, but not as this phrase: verified away
     assert.deepEqual(await ids({ q: '违约合同' }), []);
     assert.deepEqual(await ids({ q: '合同 违约金' }), [CALL_PK], 'both words: only the call');
