@@ -76,6 +76,9 @@ function rssOf(pid: number): { rssMiB: number; peakMiB: number } {
 
 const livePid = () => Number(readFileSync(`${repoRoot}.stack/pids/compliance.pid`, 'utf8').trim());
 
+/** corps of the live loads, removed from the live archive once every measurement is done */
+const benchCorps: string[] = [];
+
 /** Live load: RATE msgs/s for `seconds` through the running ingest; latencies of the alerts it raised. */
 async function liveLoad(label: string, seconds: number) {
   const corpId = `bench-compliance-${randomBytes(4).toString('hex')}`;
@@ -150,7 +153,7 @@ async function liveLoad(label: string, seconds: number) {
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
   };
-  await removeBenchCorp(corpId, () => undefined);
+  benchCorps.push(corpId);
   console.log(
     `${label}: ${result.sent} msgs at ${result.rate} msgs/s; ${result.alerted}/${result.expected} expected alerts published; ` +
       `ingest → alert published p50 ${result.p50} ms, p95 ${result.p95} ms, p99 ${result.p99} ms`,
@@ -388,5 +391,6 @@ if (process.argv.includes('--rss-child')) {
     `live p95 during the scan / alone: ${liveDuring.p95} / ${alone.p95} ms = ${(liveDuring.p95 / alone.p95).toFixed(2)}×; ` +
       `scan rate ${rate.toFixed(0)} msgs/s`,
   );
+  for (const corp of benchCorps) await removeBenchCorp(corp, () => undefined);
   process.exit(0);
 }
