@@ -78,7 +78,12 @@ describe('SLA escalation up the org tree (real MariaDB)', () => {
       corpId,
       category: 'complaint',
       recordTime: recent,
-      dueAt: slaDueAt(24, { category: 'complaint', recordTime: recent, raisedAt: new Date(), retroactive: false }),
+      dueAt: slaDueAt(24, {
+        category: 'complaint',
+        recordTime: recent,
+        raisedAt: new Date(),
+        retroactive: false,
+      }),
       orgUnitId: 'lujiazui',
     });
     const resolved = await insertAlert(db, keys, {
